@@ -1,0 +1,1 @@
+enum LogCommands { static let all: [CommandSpec] = [] }

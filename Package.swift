@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One product per module: an MSP links only what it uses. EvidenceCore and NIS2Reporting
+// depend on Foundation alone; every C library sits behind exactly one adapter target.
+let package = Package(
+    name: "nis2-evidence",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "EvidenceCore", targets: ["EvidenceCore"]),
+        .library(name: "NIS2Reporting", targets: ["NIS2Reporting"]),
+        .library(name: "EvidenceOpenSSL", targets: ["EvidenceOpenSSL"]),
+        .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
+        .executable(name: "nis2ctl", targets: ["nis2ctl"]),
+    ],
+    targets: [
+        // Core: pure Swift, Foundation only.
+        .target(name: "EvidenceCore", path: "Sources/EvidenceCore"),
+        .target(name: "NIS2Reporting", dependencies: ["EvidenceCore"], path: "Sources/NIS2Reporting"),
+
+        // C shims: module maps only.
+        .systemLibrary(name: "COpenSSL", path: "Sources/Adapters/COpenSSL",
+                       pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/Adapters/CSQLite",
+                       pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Adapters: one target per C library or peer protocol.
+        .target(name: "EvidenceOpenSSL", dependencies: ["EvidenceCore", "COpenSSL"],
+                path: "Sources/Adapters/OpenSSL"),
+        .target(name: "EvidenceSQLite", dependencies: ["EvidenceCore", "CSQLite"],
+                path: "Sources/Adapters/SQLite"),
+
+        // Host app.
+        .executableTarget(name: "nis2ctl",
+                          dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite"],
+                          path: "Examples/nis2ctl"),
+
+        // Benchmarks are programs, not tests.
+        .executableTarget(name: "evidence-bench",
+                          dependencies: ["EvidenceCore", "EvidenceOpenSSL"],
+                          path: "Benchmarks/EvidenceBench"),
+
+        .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore"]),
+        .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
