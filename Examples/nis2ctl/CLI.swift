@@ -20,7 +20,7 @@ struct UsageError: Error, CustomStringConvertible {
 
 /// The parsed command line of one subcommand. Options are declared by the command, so an
 /// unknown or misspelled option is a usage error, never silently ignored.
-struct ParsedArguments {
+struct ParsedArguments: Sendable {
     private(set) var options: [String: [String]] = [:]
     private(set) var flags: Set<String> = []
     private(set) var positional: [String] = []
@@ -76,14 +76,14 @@ struct ParsedArguments {
 }
 
 /// One subcommand: its words (`["log", "append"]`), help text and declared options.
-struct CommandSpec {
+struct CommandSpec: Sendable {
     var path: [String]
     var summary: String
     /// Full help: usage line(s), then a description of every option.
     var help: String
     var options: Set<String> = []
     var flags: Set<String> = []
-    var run: (ParsedArguments) async throws -> ExitCode
+    var run: @Sendable (ParsedArguments) async throws -> ExitCode
 }
 
 /// Terminal output helpers. Errors go to stderr with the program name.

@@ -56,6 +56,6 @@ func dispatch(_ argv: [String]) async -> Int32 {
     }
 }
 
-// Line-buffered output so `--ack` lines reach a pipe as soon as they are printed.
-setvbuf(stdout, nil, _IOLBF, 0)
+
+
 exit(await dispatch(CommandLine.arguments))
