@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "NIS2Reporting", targets: ["NIS2Reporting"]),
         .library(name: "EvidenceOpenSSL", targets: ["EvidenceOpenSSL"]),
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
+        .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
+        .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
     targets: [
@@ -27,8 +29,12 @@ let package = Package(
         // Adapters: one target per C library or peer protocol.
         .target(name: "EvidenceOpenSSL", dependencies: ["EvidenceCore", "COpenSSL"],
                 path: "Sources/Adapters/OpenSSL"),
-        .target(name: "EvidenceSQLite", dependencies: ["EvidenceCore", "CSQLite"],
+        .target(name: "EvidenceSQLite", dependencies: ["EvidenceCore", "NIS2Reporting", "CSQLite"],
                 path: "Sources/Adapters/SQLite"),
+        .target(name: "EvidenceNTS", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
+                path: "Sources/Adapters/NTS"),
+        .target(name: "EvidenceTSA", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
+                path: "Sources/Adapters/TSA"),
 
         // Host app.
         .executableTarget(name: "nis2ctl",
@@ -39,9 +45,14 @@ let package = Package(
         .executableTarget(name: "evidence-bench",
                           dependencies: ["EvidenceCore", "EvidenceOpenSSL"],
                           path: "Benchmarks/EvidenceBench"),
+        .executableTarget(name: "reporting-bench",
+                          dependencies: ["EvidenceCore", "NIS2Reporting"],
+                          path: "Benchmarks/ReportingBench"),
 
         .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore"]),
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
     ],
     swiftLanguageModes: [.v6]
 )
