@@ -23,7 +23,7 @@ public enum JCS {
         canonicalize(try JSONParser.parse(bytes, limits: limits))
     }
 
-    nonisolated(unsafe) private static let encoder: JSONEncoder = {
+    private static let encoder: JSONEncoder = {
         // Immutable after creation: JSONEncoder is safe to use concurrently once configured.
         let e = JSONEncoder()
         e.dateEncodingStrategy = .custom { date, enc in
@@ -59,7 +59,7 @@ public enum JCS {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
         let hex = Array("0123456789abcdef".utf8)
         for c in s.utf8 {

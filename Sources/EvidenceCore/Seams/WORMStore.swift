@@ -2,11 +2,12 @@ import Foundation
 
 /// What a store promises about immutability.
 public enum ImmutabilityGuarantee: String, Sendable, Codable {
-    /// The storage itself refuses overwrite and early deletion (S3 Object Lock COMPLIANCE,
-    /// the local store's read-only files plus refusal in code).
+    /// The storage itself refuses overwrite and early deletion, even to its administrator
+    /// (S3 Object Lock in COMPLIANCE mode).
     case enforcedRetention
-    /// Writes are checked by hashes and logs, but the backend could be altered by its
-    /// administrator; tampering is detected, not prevented.
+    /// This library never overwrites or deletes early, and files are read-only, but whoever
+    /// administers the backend could still alter it (a local folder, GOVERNANCE mode);
+    /// tampering is detected by hashes, checkpoints and proofs, not prevented.
     case tamperEvidentOnly
 }
 
