@@ -1,0 +1,206 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real loopback peers for the time tests: chrony as NTS server, `openssl ts` behind the
+/// HTTP shim, `openssl s_server` without ALPN, and a UDP relay that tampers with replies.
+/// Children are spawned with posix_spawn and an empty signal mask (a `Process` started from
+/// an async test can inherit a mask that blocks SIGTERM).
+enum Peers {
+    static let repoRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static let script = repoRoot + "/scripts/peers"
+
+    /// Port pairs from the ranges reserved for these tests, distinct per test in one run.
+    private static let counter = Atomic<Int>(0)
+    static func nextSlot() -> Int { counter.add(1, ordering: .relaxed).newValue % 28 }
+
+    static func scratch(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "time-tests-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Spawns `argv` with an empty signal mask; stdout+stderr go to `log`.
+    static func spawn(_ argv: [String], env: [String: String] = [:], log: String) throws -> pid_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr); defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t(); sigemptyset(&empty); posix_spawnattr_setsigmask(&attr, &empty)
+        var dfl = sigset_t(); sigemptyset(&dfl)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&dfl, s) }
+        posix_spawnattr_setsigdefault(&attr, &dfl)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions); defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env { environment[k] = v }
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        let cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, cEnv)
+        guard rc == 0 else { throw PeerError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Runs to completion (bounded); returns exit status and output.
+    @discardableResult
+    static func run(_ argv: [String], env: [String: String] = [:], timeoutSeconds: Double = 30) throws -> (status: Int32, output: String) {
+        let log = scratch("run") + "/out.log"
+        let pid = try spawn(argv, env: env, log: log)
+        let status = waitFor(pid, timeoutSeconds: timeoutSeconds)
+        let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return (status, out)
+    }
+
+    /// Waits for exit; kills with SIGKILL after the timeout. Returns the exit status (-1 if killed).
+    static func waitFor(_ pid: pid_t, timeoutSeconds: Double) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var st: Int32 = 0
+        while Date() < deadline {
+            let r = waitpid(pid, &st, WNOHANG)
+            if r == pid { return (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1 }
+            if r < 0 { return -1 }
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL); waitpid(pid, &st, 0)
+        return -1
+    }
+
+    static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        if waitFor(pid, timeoutSeconds: 3) == -1 { kill(pid, SIGKILL) }
+    }
+}
+
+struct PeerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// chrony 4.3 as NTS server on loopback, started with scripts/peers/nts-server.sh (`chronyd -x`).
+/// A missing chronyd makes the start fail, so the tests fail rather than skip.
+final class ChronyNTSServer: Sendable {
+    let dir: String
+    let ntpPort: UInt16
+    let kePort: UInt16
+    var caFile: String { dir + "/ca.crt" }
+
+    init(certificateNames: String? = nil) throws {
+        let slot = Peers.nextSlot()
+        ntpPort = UInt16(11100 + slot); kePort = UInt16(14400 + slot)
+        dir = Peers.scratch("chrony\(slot)")
+        var env = ["NTP_PORT": "\(ntpPort)", "NTSKE_PORT": "\(kePort)"]
+        if let certificateNames { env["CERT_SAN"] = certificateNames }
+        let r = try Peers.run([Peers.script + "/nts-server.sh", "start", dir], env: env, timeoutSeconds: 20)
+        guard r.status == 0 else { throw PeerError("chrony NTS server did not start (is chrony installed? apt-get install -y chrony): \(r.output)") }
+    }
+
+    func stop() { _ = try? Peers.run([Peers.script + "/nts-server.sh", "stop", dir], timeoutSeconds: 10) }
+    deinit { stop() }
+}
+
+/// A UDP relay between the NTS client and chrony that can alter replies in flight.
+final class UDPRelay: Sendable {
+    enum Mode: Sendable { case pass, flipByte(at: Int), truncateToHeader, replayFirst, drop, flipRequestOnce(at: Int) }
+    let port: UInt16
+    private final class State: Sendable {
+        let running = Atomic<Bool>(true)
+        let mode: Mutex<Mode>
+        init(_ m: Mode) { mode = Mutex(m) }
+    }
+    private let state: State
+
+    init(port: UInt16, upstream: UInt16, mode: Mode) throws {
+        self.port = port
+        let state = State(mode)
+        self.state = state
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET); addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { close(fd); throw PeerError("relay cannot bind 127.0.0.1:\(port)") }
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        Thread.detachNewThread {
+            defer { close(fd) }
+            let up = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(up) }
+            var upAddr = sockaddr_in()
+            upAddr.sin_family = sa_family_t(AF_INET); upAddr.sin_port = upstream.bigEndian
+            upAddr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &upAddr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(up, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var tv2 = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(up, SOL_SOCKET, SO_RCVTIMEO, &tv2, socklen_t(MemoryLayout<timeval>.size))
+            var firstReply: [UInt8]?
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while state.running.load(ordering: .relaxed) {
+                var from = sockaddr_storage()
+                var fromLen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let n = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &fromLen) } }
+                guard n > 0 else { continue }
+                if case .flipRequestOnce(let i) = state.mode.withLock({ $0 }), i < n {
+                    buf[i] ^= 0x01
+                    state.mode.withLock { $0 = .pass }
+                }
+                _ = send(up, buf, n, 0)
+                let m = recv(up, &buf, buf.count, 0)
+                guard m > 0 else { continue }
+                var reply = Array(buf[0..<m])
+                switch state.mode.withLock({ $0 }) {
+                case .pass, .flipRequestOnce: break
+                case .flipByte(let i): if i < reply.count { reply[i] ^= 0x01 }
+                case .truncateToHeader: reply = Array(reply.prefix(48))
+                case .replayFirst: if let f = firstReply { reply = f }
+                case .drop: continue
+                }
+                if firstReply == nil { firstReply = reply }
+                _ = withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, reply, reply.count, 0, $0, fromLen) } }
+            }
+        }
+    }
+
+    func setMode(_ m: Mode) { state.mode.withLock { $0 = m } }
+    /// Stops the relay thread; it closes its socket within 100 ms.
+    func stop() { state.running.store(false, ordering: .relaxed) }
+    deinit { stop() }
+}
+
+/// `openssl ts -reply` behind scripts/peers/tsa_http.py on 127.0.0.1.
+final class TSAPeer: Sendable {
+    let dir: String
+    let port: UInt16
+    let pid: pid_t
+    var url: URL { URL(string: "http://127.0.0.1:\(port)/tsa")! }
+    var anchorFile: String { dir + "/tsa-ca.crt" }
+
+    init(port: UInt16) throws {
+        self.port = port
+        dir = Peers.scratch("tsa\(port)")
+        let made = try Peers.run([Peers.script + "/tsa-certs.sh", dir])
+        guard made.status == 0 else { throw PeerError("cannot make TSA certificates: \(made.output)") }
+        pid = try Peers.spawn(["/bin/sh", "-c", "cd '\(dir)' && exec python3 '\(Peers.script)/tsa_http.py' \(port) tsa.cnf"], log: dir + "/http.log")
+        // Ready when the port accepts a connection.
+        for _ in 0..<100 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian; a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(s)
+            if r == 0 { return }
+            usleep(50_000)
+        }
+        Peers.stop(pid)
+        throw PeerError("TSA HTTP shim did not listen on \(port): " + ((try? String(contentsOfFile: dir + "/http.log", encoding: .utf8)) ?? ""))
+    }
+
+    deinit { Peers.stop(pid) }
+}
