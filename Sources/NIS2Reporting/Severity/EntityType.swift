@@ -52,7 +52,7 @@ public enum OutsideIRSector: String, Sendable, CaseIterable, Codable {
 }
 
 /// The subject of a classification: an IR 2024/2690 entity type, or a NIS2 entity outside it.
-public enum ReportingEntity: Sendable, Hashable {
+public enum ReportingEntity: Sendable, Hashable, Codable {
     case regulated(EntityType)
     case outsideIR(OutsideIRSector)
 
@@ -65,6 +65,9 @@ public enum ReportingEntity: Sendable, Hashable {
                              + EntityType.allCases.map(\.rawValue).joined(separator: ", ")
                              + ") or, for other NIS2 entities, one of " + OutsideIRSector.allCases.map(\.rawValue).joined(separator: ", "))
     }
+
+    public init(from decoder: Decoder) throws { try self.init(rawValue: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 
     public var rawValue: String {
         switch self { case .regulated(let t): t.rawValue; case .outsideIR(let s): s.rawValue }

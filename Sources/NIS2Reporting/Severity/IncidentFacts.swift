@@ -7,7 +7,7 @@ import Foundation
 /// (their source text carried a UTC offset). A missing boolean is `false`; a missing number is
 /// `nil` ("not given"), which the engine reads as 0 unless the rules need the number, in which
 /// case it refuses to decide rather than guess.
-public struct IncidentFacts: Sendable, Hashable {
+public struct IncidentFacts: Sendable, Hashable, Codable {
     public var occurredAt: Date
     public var awareAt: Date
     public var directFinancialLossEUR: Double?
@@ -36,7 +36,7 @@ public struct IncidentFacts: Sendable, Hashable {
     }
 
     /// `{successful, suspectedMalicious, capableOfSevereOperationalDisruption}` (Art 3(1)(e)).
-    public struct UnauthorisedAccess: Sendable, Hashable {
+    public struct UnauthorisedAccess: Sendable, Hashable, Codable {
         public var successful = false
         public var suspectedMalicious = false
         public var capableOfSevereOperationalDisruption = false
@@ -47,7 +47,7 @@ public struct IncidentFacts: Sendable, Hashable {
     }
 
     /// A compromise of integrity, confidentiality or authenticity of data (Arts 5-14).
-    public struct DataCompromise: Sendable, Hashable {
+    public struct DataCompromise: Sendable, Hashable, Codable {
         public var integrity = false
         public var confidentiality = false
         public var authenticity = false
@@ -72,7 +72,7 @@ public struct IncidentFacts: Sendable, Hashable {
     }
 
     /// An earlier incident that may combine with this one under Art 4.
-    public struct PreviousIncident: Sendable, Hashable {
+    public struct PreviousIncident: Sendable, Hashable, Codable {
         public var id: String
         public var occurredAt: Date
         public var rootCause: String?
