@@ -19,6 +19,9 @@ enum Peers {
     /// Port pairs from the ranges reserved for these tests, distinct per test in one run.
     private static let counter = Atomic<Int>(0)
     static func nextSlot() -> Int { counter.add(1, ordering: .relaxed).newValue % 28 }
+    private static let tsaCounter = Atomic<Int>(0)
+    /// HTTP ports 18318-18329, one per TSA peer in a run.
+    static func nextTSAPort() -> UInt16 { UInt16(18318 + tsaCounter.add(1, ordering: .relaxed).newValue % 12) }
 
     static func scratch(_ name: String) -> String {
         let dir = NSTemporaryDirectory() + "time-tests-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max))"

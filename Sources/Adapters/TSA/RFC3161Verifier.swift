@@ -95,7 +95,7 @@ public struct RFC3161Verifier: Sendable {
 
     /// Verifies a fresh response to `requestDER` (status, nonce, imprint, signature, chain);
     /// returns the token and its summary.
-    func verify(responseDER: [UInt8], requestDER: [UInt8], authority: String) throws -> (token: [UInt8], info: TSTInfoSummary) {
+    public func verify(responseDER: [UInt8], requestDER: [UInt8], authority: String) throws -> (token: [UInt8], info: TSTInfoSummary) {
         let parsed = try TimeStampResponse(der: responseDER)
         guard parsed.status == 0 || parsed.status == 1 else {
             let names = [2: "rejection", 3: "waiting", 4: "revocationWarning", 5: "revocationNotification"]
