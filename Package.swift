@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "EvidenceCore", targets: ["EvidenceCore"]),
+        .library(name: "EvidenceConformance", targets: ["EvidenceConformance"]),
         .library(name: "NIS2Reporting", targets: ["NIS2Reporting"]),
         .library(name: "EvidenceOpenSSL", targets: ["EvidenceOpenSSL"]),
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
@@ -18,6 +19,8 @@ let package = Package(
     targets: [
         // Core: pure Swift, Foundation only.
         .target(name: "EvidenceCore", path: "Sources/EvidenceCore"),
+        // The conformance suites every seam implementation runs (WORM stores, ...).
+        .target(name: "EvidenceConformance", dependencies: ["EvidenceCore"], path: "Sources/EvidenceConformance"),
         .target(name: "NIS2Reporting", dependencies: ["EvidenceCore"], path: "Sources/NIS2Reporting"),
 
         // C shims: module maps only.
@@ -49,7 +52,7 @@ let package = Package(
                           dependencies: ["EvidenceCore", "NIS2Reporting"],
                           path: "Benchmarks/ReportingBench"),
 
-        .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore"]),
+        .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", "EvidenceConformance"]),
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),

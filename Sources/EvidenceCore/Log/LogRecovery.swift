@@ -67,7 +67,6 @@ struct LogRecovery {
             guard damaged <= policy.maxTornTailBytes else {
                 throw EvidenceError.verification("segment \(last.name): \(problem), and \(damaged) bytes follow — more than any unflushed batch, so this is damage, not a torn write; not cutting. Inspect with 'nis2ctl log verify'")
             }
-            try cutTail(path: lastPath, name: last.name, from: scan.validEnd, size: scan.fileSize)
         }
         let size = last.firstIndex + scan.count
 
@@ -109,12 +108,16 @@ struct LogRecovery {
         // The latest checkpoint must still hold.
         do {
             let (notes, _, problem) = try directory.checkpoints()
+            var cpTail: (offset: Int64, size: Int64)?
             if let problem {
-                let cpSize = try FileIO.size(try FileIO.open(directory.checkpointsPath, O_RDONLY), path: directory.checkpointsPath)
-                guard cpSize - problem.offset <= 1 << 16 + 12 else {
-                    throw EvidenceError.verification("checkpoints.log: \(problem), followed by more data; not cutting")
+                // Only a frame cut short is crash residue; a complete frame that fails its
+                // check was altered.
+                guard case .truncated = problem else {
+                    throw EvidenceError.verification("checkpoints.log: \(problem); a stored checkpoint was altered — not cutting")
                 }
-                try cutTail(path: directory.checkpointsPath, name: "checkpoints.log", from: problem.offset, size: cpSize)
+                let fd = try FileIO.open(directory.checkpointsPath, O_RDONLY)
+                defer { close(fd) }
+                cpTail = (problem.offset, try FileIO.size(fd, path: directory.checkpointsPath))
             }
             if let latest = notes.last {
                 let cp = try Checkpoint(body: latest.text)
@@ -126,6 +129,9 @@ struct LogRecovery {
                     throw EvidenceError.verification("log \(directory.path): records 0..<\(cp.size) no longer hash to the root of the latest checkpoint — the log was altered; run 'nis2ctl log verify' to find where")
                 }
             }
+            // Everything checked: only now cut what a crash tore.
+            if let t = cpTail { try cutTail(path: directory.checkpointsPath, name: "checkpoints.log", from: t.offset, size: t.size) }
+            if scan.problem != nil { try cutTail(path: lastPath, name: last.name, from: scan.validEnd, size: scan.fileSize) }
         } catch { close(blocksFD); throw error }
 
         // Continue the open segment, or start the next one if the last was sealed.

@@ -69,7 +69,13 @@ public struct LogVerifier {
         } catch let e as EvidenceError {
             fail(e.message)
         }
-        if let p = cpTornAt { v.notes.append("checkpoints.log: \(p) — an interrupted checkpoint write; it is cut when the log is next opened for writing") }
+        if let p = cpTornAt {
+            if case .truncated = p {
+                v.notes.append("checkpoints.log: \(p) — an interrupted checkpoint write; it is cut when the log is next opened for writing")
+            } else {
+                fail("checkpoints.log: \(p) — a stored checkpoint was altered")
+            }
+        }
 
         let storedBlocks: [Digest]
         do { storedBlocks = try dir.storedBlocks() } catch let e as EvidenceError { fail(e.message); storedBlocks = [] }
@@ -138,6 +144,12 @@ public struct LogVerifier {
             }
         }
         v.records = tree.size + block.size
+        let committedBlocks = Int((sorted.last?.cp.size ?? 0) / StoredTree.blockLeaves)
+        if storedBlocks.count < min(committedBlocks, blockIndex) {
+            fail("blocks.hashes holds \(storedBlocks.count) entries, but the checkpointed records fill \(min(committedBlocks, blockIndex)) blocks: the block-hash file was truncated or deleted")
+        } else if storedBlocks.count < blockIndex {
+            v.notes.append("blocks.hashes lacks entries for records after the latest checkpoint; they are rebuilt when the log is next opened for writing")
+        }
         if storedBlocks.count > blockIndex {
             fail("blocks.hashes has \(storedBlocks.count) entries but the records fill only \(blockIndex) blocks (records were removed)")
         }
