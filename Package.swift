@@ -41,7 +41,8 @@ let package = Package(
 
         // Host app.
         .executableTarget(name: "nis2ctl",
-                          dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite"],
+                          dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
+                                         "EvidenceNTS", "EvidenceTSA"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
