@@ -68,6 +68,8 @@ public struct IncidentNarrative: Hashable, Sendable, Codable {
     public var affectedServices: [String]?
     public var affectedTenants: [String]?
     public var indicators: [Indicator]?
+    /// Ids of sessions and grants in the evidence log that belong to this incident (timeline).
+    public var relatedEvidence: [String]?
     public init() {}
 }
 

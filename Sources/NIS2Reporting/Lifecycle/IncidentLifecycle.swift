@@ -56,6 +56,14 @@ public actor IncidentLifecycle {
         try await incident(id).openDeadlines(policy: engine.deadlinePolicy)
     }
 
+    /// A report draft for a stage, from the incident and the tenant's evidence log.
+    public func draft(_ id: String, stage: ReportStage) async throws -> ReportDraft {
+        let i = try await incident(id)
+        let records = try await evidence.records(tenant: tenant, from: 0)
+        let classification = try? engine.classify(i.entity, facts: i.effectiveFacts, caseID: id)
+        return ReportDrafter(deadlinePolicy: engine.deadlinePolicy).draft(stage, for: i, evidence: records, classification: classification, now: clock.now())
+    }
+
     /// Opens an incident at detection. `facts.awareAt` is ignored until a person confirms awareness.
     @discardableResult
     public func open(id: String, entity: ReportingEntity, title: String, detectedAt: Date, facts: IncidentFacts,
