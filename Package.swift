@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "EvidenceConformance", targets: ["EvidenceConformance"]),
         .library(name: "NIS2Reporting", targets: ["NIS2Reporting"]),
         .library(name: "EvidenceOpenSSL", targets: ["EvidenceOpenSSL"]),
+        .library(name: "EvidenceS3", targets: ["EvidenceS3"]),
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
         .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
@@ -32,6 +33,8 @@ let package = Package(
         // Adapters: one target per C library or peer protocol.
         .target(name: "EvidenceOpenSSL", dependencies: ["EvidenceCore", "COpenSSL"],
                 path: "Sources/Adapters/OpenSSL"),
+        .target(name: "EvidenceS3", dependencies: ["EvidenceCore", "EvidenceOpenSSL"],
+                path: "Sources/Adapters/S3"),
         .target(name: "EvidenceSQLite", dependencies: ["EvidenceCore", "NIS2Reporting", "CSQLite"],
                 path: "Sources/Adapters/SQLite"),
         .target(name: "EvidenceNTS", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
@@ -58,6 +61,7 @@ let package = Package(
 
         .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", "EvidenceConformance"]),
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
     ],
