@@ -34,6 +34,13 @@ public struct S3Client: Sendable {
     public func send(method: String, objectKey: String?, query: [(String, String)] = [],
                      headers: [String: String] = [:], body: [UInt8] = [],
                      payloadSHA256: Digest? = nil) async throws -> S3HTTPResponse {
+        try await send(method: method, objectKey: objectKey, query: query, headers: headers, bodyData: Data(body), payloadSHA256: payloadSHA256)
+    }
+
+    /// As `send(method:objectKey:query:headers:body:payloadSHA256:)`, for a body already in `Data`.
+    public func send(method: String, objectKey: String?, query: [(String, String)] = [],
+                     headers: [String: String] = [:], bodyData body: Data,
+                     payloadSHA256: Digest? = nil) async throws -> S3HTTPResponse {
         var lowered: [String: String] = [:]
         for (k, v) in headers { lowered[k.lowercased()] = v }
         guard lowered["x-amz-bypass-governance-retention"] == nil else {
@@ -73,7 +80,16 @@ public struct S3Client: Sendable {
     public func expectSuccess(method: String, objectKey: String?, query: [(String, String)] = [],
                               headers: [String: String] = [:], body: [UInt8] = [], payloadSHA256: Digest? = nil,
                               what: String) async throws -> S3HTTPResponse {
-        let r = try await send(method: method, objectKey: objectKey, query: query, headers: headers, body: body, payloadSHA256: payloadSHA256)
+        try await expectSuccess(method: method, objectKey: objectKey, query: query, headers: headers, bodyData: Data(body),
+                                payloadSHA256: payloadSHA256, what: what)
+    }
+
+    /// As `expectSuccess(method:objectKey:query:headers:body:payloadSHA256:what:)`, for a body in `Data`.
+    @discardableResult
+    public func expectSuccess(method: String, objectKey: String?, query: [(String, String)] = [],
+                              headers: [String: String] = [:], bodyData: Data, payloadSHA256: Digest? = nil,
+                              what: String) async throws -> S3HTTPResponse {
+        let r = try await send(method: method, objectKey: objectKey, query: query, headers: headers, bodyData: bodyData, payloadSHA256: payloadSHA256)
         guard (200..<300).contains(r.status) else { throw S3ErrorDocument.error(from: r, what: what, configuration: configuration) }
         return r
     }

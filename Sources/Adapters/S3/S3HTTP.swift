@@ -9,9 +9,10 @@ public struct S3HTTPRequest: Sendable {
     public var method: String
     public var url: URL
     public var headers: [String: String]
-    public var body: [UInt8]
+    /// `Data`, so a multipart part read from disk reaches the HTTP layer without a copy.
+    public var body: Data
 
-    public init(method: String, url: URL, headers: [String: String], body: [UInt8]) {
+    public init(method: String, url: URL, headers: [String: String], body: Data) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
     }
 }
@@ -62,8 +63,11 @@ public final class URLSessionS3Transport: S3HTTPTransport {
         r.httpMethod = request.method
         for (k, v) in request.headers where k != "host" { r.setValue(v, forHTTPHeaderField: k) }
         if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
-            r.httpBody = Data(request.body)
+            r.httpBody = request.body
             r.setValue(String(request.body.count), forHTTPHeaderField: "content-length")
+            // libcurl would otherwise send `Expect: 100-continue` on large bodies and wait a round
+            // trip (up to a second) before sending the part.
+            r.setValue("", forHTTPHeaderField: "expect")
         }
         let (data, response) = try await session.data(for: r)
         guard let http = response as? HTTPURLResponse else {

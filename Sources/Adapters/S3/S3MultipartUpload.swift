@@ -90,12 +90,12 @@ extension S3ObjectLockStore {
             func launch(_ n: Int) {
                 group.addTask {
                     let offset = UInt64(n - 1) * UInt64(partSize)
-                    let bytes = try file.read(offset: offset, count: Int(min(UInt64(partSize), file.size - offset)))
+                    let bytes = try file.readData(offset: offset, count: Int(min(UInt64(partSize), file.size - offset)))
                     let partSHA = OpenSSLSHA256().hash(bytes: bytes)
                     // A part stored before a crash is kept if it is provably these bytes: its
                     // SHA-256 checksum where the server lists one, else its ETag (the part's MD5).
                     if let k = known[n], k.checksumSHA256.isEmpty
-                        ? k.etag.lowercased() == Hex.encode(ContentMD5.digest(bytes))
+                        ? k.etag.lowercased() == Hex.encode(bytes.withUnsafeBytes { ContentMD5.digest($0) })
                         : k.checksumSHA256 == partSHA.base64 {
                         return UploadedPart(number: n, etag: k.etag, checksumSHA256: partSHA.base64)
                     }
@@ -114,12 +114,12 @@ extension S3ObjectLockStore {
         return StoredObjectInfo(key: key, size: file.size, sha256: sha, retention: retention, versionID: versionID, storedAt: clock.now())
     }
 
-    func uploadPart(objectKey: String, uploadID: String, number: Int, bytes: [UInt8], sha: Digest) async throws -> UploadedPart {
+    func uploadPart(objectKey: String, uploadID: String, number: Int, bytes: Data, sha: Digest) async throws -> UploadedPart {
         let md5 = bytes.withUnsafeBytes { ContentMD5.digest($0) }
         let r = try await client.expectSuccess(
             method: "PUT", objectKey: objectKey, query: [("partNumber", String(number)), ("uploadId", uploadID)],
             headers: ["content-md5": Base64.encode(md5), "x-amz-checksum-sha256": sha.base64],
-            body: bytes, payloadSHA256: sha, what: "uploading part \(number) of '\(objectKey)'")
+            bodyData: bytes, payloadSHA256: sha, what: "uploading part \(number) of '\(objectKey)'")
         let etag = (r.header("etag") ?? "").replacingOccurrences(of: "\"", with: "")
         guard etag.lowercased() == Hex.encode(md5) else {
             throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with ETag \(etag), not the MD5 we sent (\(Hex.encode(md5))); retry the upload")
@@ -200,6 +200,23 @@ final class RecordingFile: Sendable {
             }
             n = count
         }
+    }
+
+    /// `count` bytes at `offset`, straight into `Data` (no second copy on the way to HTTP).
+    func readData(offset: UInt64, count: Int) throws -> Data {
+        var data = Data(count: count)
+        try data.withUnsafeMutableBytes { raw in
+            var got = 0
+            while got < count {
+                let r = pread(fd, raw.baseAddress! + got, count - got, off_t(offset) + off_t(got))
+                if r < 0 && errno == EINTR { continue }
+                guard r > 0 else {
+                    throw EvidenceError(.io, "reading '\(path)' at offset \(offset + UInt64(got)) failed or hit end of file; was it truncated during the upload?")
+                }
+                got += r
+            }
+        }
+        return data
     }
 
     /// SHA-256 of the whole file in 1 MiB reads.
