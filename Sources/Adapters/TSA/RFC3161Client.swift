@@ -104,11 +104,11 @@ public struct RFC3161TimestampAuthority: TimestampAuthority {
               let bn = BN_bin2bn(n, Int32(n.count), nil) else { throw TSAError(.configuration, "out of memory") }
         defer { TS_REQ_free(req); TS_MSG_IMPRINT_free(imprint); X509_ALGOR_free(algo); BN_free(bn) }
         X509_ALGOR_set0(algo, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nil)
-        let bytes = digest.bytes
+        var bytes = digest.bytes
         guard let asnNonce = BN_to_ASN1_INTEGER(bn, nil) else { throw TSAError(.configuration, "out of memory") }
         defer { ASN1_INTEGER_free(asnNonce) }
         guard TS_REQ_set_version(req, 1) == 1, TS_MSG_IMPRINT_set_algo(imprint, algo) == 1,
-              TS_MSG_IMPRINT_set_msg(imprint, UnsafeMutablePointer(mutating: bytes), Int32(bytes.count)) == 1,
+              TS_MSG_IMPRINT_set_msg(imprint, &bytes, Int32(bytes.count)) == 1,
               TS_REQ_set_msg_imprint(req, imprint) == 1, TS_REQ_set_nonce(req, asnNonce) == 1,
               TS_REQ_set_cert_req(req, 1) == 1 else { throw TSAError(.configuration, "RFC 3161: cannot build the request") }
         let len = i2d_TS_REQ(req, nil)
