@@ -1,7 +1,7 @@
 import EvidenceNTS
 import Testing
 
-@Suite("NTS parsers and Marzullo, on crafted bytes")
+@Suite("NTS parsers and Marzullo, on crafted bytes", .timeLimit(.minutes(1)))
 struct NTSParserTests {
     @Test func keRecordClaimingMoreThanTheMessageLimitIsRefused() {
         let oversize: [UInt8] = [0x80, 0x05, 0xff, 0xff] + [UInt8](repeating: 0, count: 64)

@@ -5,6 +5,7 @@
 /// intervals (one ends where the next starts) count as agreeing. Refuses nothing: the caller
 /// decides whether `members.count` is a majority.
 public enum Marzullo {
+    /// The interval the largest group of sources agrees on, and who is in that group.
     public struct Agreement: Hashable, Sendable {
         public var lower: Double
         public var upper: Double

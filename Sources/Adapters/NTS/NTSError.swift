@@ -23,8 +23,10 @@ public struct NTSError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let authenticationFailed = Code("authenticationFailed")
         /// An NTP reply that does not answer our request (unique identifier, origin timestamp): replayed or misdirected.
         public static let replyMismatch = Code("replyMismatch")
-        /// The server sent a Kiss-o'-Death; `NTSN` means our cookie was refused and a new NTS-KE follows.
+        /// The server sent a Kiss-o'-Death other than NTSN (RATE, DENY, RSTR, …): back off.
         public static let kissOfDeath = Code("kissOfDeath")
+        /// NTS NAK (kiss code `NTSN`): the server refused our cookie or tag; the session is dead and a new NTS-KE is needed.
+        public static let ntsNAK = Code("ntsNAK")
         /// The server says it is not synchronised (leap 3, bad stratum).
         public static let unsynchronised = Code("unsynchronised")
         /// Servers disagree: no majority of intervals intersects.

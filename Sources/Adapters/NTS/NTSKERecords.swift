@@ -3,7 +3,8 @@
 /// Guarantees: `serialized` is the exact wire form; parsing never reads past the buffer and
 /// never allocates more than a bounded body (see `NTSKELimits`).
 public struct NTSKERecord: Hashable, Sendable {
-    /// Record types registered by RFC 8915 §7.6.
+    /// A 15-bit record type; the constants are those registered by RFC 8915 §7.6. Any other
+    /// value is carried as is (unknown critical records are refused by `NTSKEResponse`).
     public struct RecordType: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: UInt16
         public init(_ rawValue: UInt16) { self.rawValue = rawValue & 0x7fff }

@@ -124,7 +124,7 @@ public enum NTSQuery {
                 return NTSMeasurement(server: name, certificateSHA256: session.certificateSHA256, offsetSeconds: offset,
                                       delaySeconds: delay, boundSeconds: bound, stratum: header.stratum,
                                       localReceiveTime: t4, monotonicReceiveTime: m4)
-            } catch let e as NTSError where e.code == .kissOfDeath || e.code == .unsynchronised {
+            } catch let e as NTSError where e.code == .kissOfDeath || e.code == .ntsNAK || e.code == .unsynchronised {
                 throw e  // authenticated (or UID-matched KoD) verdicts end the exchange
             } catch let e as NTSError {
                 lastRejection = e  // forged, replayed or garbled: keep waiting for the real reply
@@ -155,7 +155,7 @@ public enum NTSQuery {
         if header.stratum == 0 {
             let code = header.kissCode
             if code == "NTSN" {
-                throw NTSError(.kissOfDeath, "NTP: \(server) sent NTS NAK (NTSN): it refused our cookie or tag; a new NTS-KE is needed")
+                throw NTSError(.ntsNAK, "NTP: \(server) sent NTS NAK (NTSN): it refused our cookie or tag; a new NTS-KE is needed")
             }
             throw NTSError(.kissOfDeath, "NTP: \(server) sent Kiss-o'-Death \(code); back off before asking again")
         }

@@ -93,7 +93,7 @@ public actor NTSTimeSource: TimeSource {
             case .success(let m):
                 stats[index, default: .init()].authenticatedReplies += 1
                 return m
-            case .failure(let e as NTSError) where e.code == .kissOfDeath && e.message.contains("NTSN"):
+            case .failure(let e as NTSError) where e.code == .ntsNAK:
                 stats[index, default: .init()].naks += 1
                 sessions[index] = nil
                 if retriedAfterNAK { throw e }
