@@ -53,7 +53,7 @@ public struct NTSKEClient: Sendable {
     /// Runs a full key exchange and returns the session.
     public func establish() throws -> NTSKESession {
         var session: NTSKESession?
-        let records = try exchange(request: NTSKERecordParser.clientRequest()) { ssl, fingerprint, records in
+        try converse(request: NTSKERecordParser.clientRequest()) { ssl, fingerprint, records in
             let response = try NTSKEResponse(records: records, server: server.description, limits: limits)
             let c2s = try exportKey(ssl, direction: 0, aead: response.aeadAlgorithm)
             let s2c = try exportKey(ssl, direction: 1, aead: response.aeadAlgorithm)
@@ -61,20 +61,24 @@ public struct NTSKEClient: Sendable {
             session = NTSKESession(keServer: server, ntpServer: ntp, aeadAlgorithm: response.aeadAlgorithm,
                                    c2sKey: c2s, s2cKey: s2c, cookies: response.cookies, certificateSHA256: fingerprint)
         }
-        _ = records
         guard let s = session else { throw NTSError(.negotiationFailed, "NTS-KE: \(server) produced no session") }
         return s
     }
 
-    /// Sends raw request bytes and returns the parsed (not yet interpreted) response records.
-    /// Exposed so operators can probe a server with a non-standard request.
+    /// Sends raw request bytes over a verified NTS-KE connection and returns the parsed, not
+    /// yet interpreted, response records. For probing a server with a non-standard request;
+    /// the same TLS, certificate, ALPN and size checks apply.
+    public func exchange(request: [UInt8]) throws -> [NTSKERecord] {
+        try converse(request: request) { _, _, _ in }
+    }
+
+    /// One TLS conversation; `use` sees the live connection (for the exporter) and the records.
     @discardableResult
-    public func exchange(request: [UInt8],
-                         then use: (OpaquePointer, String, [NTSKERecord]) throws -> Void = { _, _, _ in }) throws -> [NTSKERecord] {
+    private func converse(request: [UInt8], then use: (OpaquePointer, String, [NTSKERecord]) throws -> Void) throws -> [NTSKERecord] {
         let sock = try Sockets.open(server, datagram: false, timeoutSeconds: timeoutSeconds, what: "NTS-KE")
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw NTSError(.tls, "NTS-KE: cannot create a TLS context") }
         defer { SSL_CTX_free(ctx) }
-        _ = shim_SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)
+        guard shim_SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 else { throw NTSError(.tls, "NTS-KE: this libssl cannot require TLS 1.3") }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
         switch trust {
         case .systemStore:
