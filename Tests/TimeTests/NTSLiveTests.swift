@@ -112,6 +112,14 @@ struct NTSLiveTests {
         #expect(session.cookies.count == 8 && session.aeadAlgorithm == 15 && session.ntpServer.port == server.ntpPort)
     }
 
+    @Test func ipv6LoopbackLiteralIsVerifiedAgainstTheIPAddressInTheCertificate() async throws {
+        let server = try ChronyNTSServer()
+        let ke = try NetworkEndpoint(parsing: "[::1]:\(server.kePort)", defaultPort: 4460)
+        #expect(ke.host == "::1" && ke.isIPLiteral)
+        let sample = try await NTSTimeSource(servers: [NTSServerConfiguration(keServer: ke, trust: .caFile(server.caFile))]).sample()
+        #expect(sample.witnesses.map(\.server) == ["::1"])
+    }
+
     @Test func tlsServerWithoutALPNIsRefused() throws {
         let server = try ChronyNTSServer()
         let port = server.kePort + 50

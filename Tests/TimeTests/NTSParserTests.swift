@@ -60,6 +60,16 @@ struct NTSParserTests {
         #expect(parsed[1].offset == 36)
     }
 
+    @Test func endpointsParseLikeACommandLine() throws {
+        #expect(try NetworkEndpoint(parsing: "time.example.eu", defaultPort: 4460) == NetworkEndpoint(host: "time.example.eu", port: 4460))
+        #expect(try NetworkEndpoint(parsing: "127.0.0.1:14460", defaultPort: 4460) == NetworkEndpoint(host: "127.0.0.1", port: 14460))
+        #expect(try NetworkEndpoint(parsing: "[::1]:14460", defaultPort: 4460) == NetworkEndpoint(host: "::1", port: 14460))
+        #expect(try NetworkEndpoint(parsing: "::1", defaultPort: 4460) == NetworkEndpoint(host: "::1", port: 4460))
+        for bad in ["", "host:0", "host:70000", "[::1", "[::1]x", ":4460"] {
+            #expect(throws: NTSError.self, "\(bad)") { try NetworkEndpoint(parsing: bad, defaultPort: 4460) }
+        }
+    }
+
     @Test func marzulloOutvotesOneFalseticker() throws {
         let a = try #require(Marzullo.intersect([(9.0, 11.0), (10.0, 12.0), (30.0, 31.0)]))
         #expect(a.lower == 10 && a.upper == 11)
