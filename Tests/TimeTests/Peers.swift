@@ -57,10 +57,11 @@ enum Peers {
     /// Runs to completion (bounded); returns exit status and output.
     @discardableResult
     static func run(_ argv: [String], env: [String: String] = [:], timeoutSeconds: Double = 30) throws -> (status: Int32, output: String) {
-        let log = scratch("run") + "/out.log"
-        let pid = try spawn(argv, env: env, log: log)
+        let dir = scratch("run")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pid = try spawn(argv, env: env, log: dir + "/out.log")
         let status = waitFor(pid, timeoutSeconds: timeoutSeconds)
-        let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let out = (try? String(contentsOfFile: dir + "/out.log", encoding: .utf8)) ?? ""
         return (status, out)
     }
 
@@ -108,7 +109,7 @@ final class ChronyNTSServer: Sendable {
     }
 
     func stop() { _ = try? Peers.run([Peers.script + "/nts-server.sh", "stop", dir], timeoutSeconds: 10) }
-    deinit { stop() }
+    deinit { stop(); try? FileManager.default.removeItem(atPath: dir) }
 }
 
 /// A UDP relay between the NTS client and chrony that can alter replies in flight.
@@ -205,5 +206,5 @@ final class TSAPeer: Sendable {
         throw PeerError("TSA HTTP shim did not listen on \(port): " + ((try? String(contentsOfFile: dir + "/http.log", encoding: .utf8)) ?? ""))
     }
 
-    deinit { Peers.stop(pid) }
+    deinit { Peers.stop(pid); try? FileManager.default.removeItem(atPath: dir) }
 }
