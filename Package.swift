@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
         .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
+        .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
     targets: [
@@ -23,6 +24,8 @@ let package = Package(
         // The conformance suites every seam implementation runs (WORM stores, ...).
         .target(name: "EvidenceConformance", dependencies: ["EvidenceCore"], path: "Sources/EvidenceConformance"),
         .target(name: "NIS2Reporting", dependencies: ["EvidenceCore"], path: "Sources/NIS2Reporting"),
+        // Just-in-time access broker: grants, policy, break-glass; state derived from the log.
+        .target(name: "EvidenceAccess", dependencies: ["EvidenceCore"], path: "Sources/Access"),
 
         // C shims: module maps only.
         .systemLibrary(name: "COpenSSL", path: "Sources/Adapters/COpenSSL",
@@ -66,6 +69,7 @@ let package = Package(
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
     ],
     swiftLanguageModes: [.v6]
