@@ -48,7 +48,7 @@ let package = Package(
         // Host app.
         .executableTarget(name: "nis2ctl",
                           dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
-                                         "EvidenceNTS", "EvidenceTSA"],
+                                         "EvidenceNTS", "EvidenceTSA", "EvidenceAccess"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
