@@ -20,7 +20,7 @@ struct TSATests {
         let digest = OpenSSLSHA256().hash(bytes: data)
         let token = try await authority(p).timestamp(digest)
         #expect(token.format == "rfc3161" && token.imprint == digest)
-        #expect(abs(token.genTime.timeIntervalSinceNow) < 5)
+        #expect(abs(token.genTime.timeIntervalSinceNow) < 120)  // plausibility, not speed: a loaded CI machine can take seconds
         #expect(token.authority.contains("Test TSA"))
         try Data(token.token).write(to: URL(fileURLWithPath: p.dir + "/token.der"))
         let r = try Peers.run(["openssl", "ts", "-verify", "-in", p.dir + "/token.der", "-token_in", "-data", p.dir + "/data.txt", "-CAfile", p.anchorFile])

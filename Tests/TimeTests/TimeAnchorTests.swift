@@ -32,7 +32,7 @@ struct TimeAnchorTests {
         #expect((sample["boundSeconds"]?.numberValue ?? 1) < 0.05)
         let verified = try TimeAnchorVerifier(anchors: anchors).verify(records[1], checkpointNote: note)
         #expect(verified.checkpoint.size == 42)
-        #expect(abs(verified.genTime.timeIntervalSinceNow) < 5)
+        #expect(abs(verified.genTime.timeIntervalSinceNow) < 120)  // plausibility, not speed: a loaded CI machine can take seconds
         // The record survives the log's canonical encoding and still verifies.
         let reread = try EvidenceRecord(canonicalBytes: records[1].canonicalBytes())
         _ = try TimeAnchorVerifier(anchors: anchors).verify(reread, checkpointNote: note)

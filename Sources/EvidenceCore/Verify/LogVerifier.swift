@@ -70,8 +70,11 @@ public struct LogVerifier {
             fail(e.message)
         }
         if let p = cpTornAt {
+            // A frame cut short looks the same whether a crash interrupted the write or
+            // someone altered a length, so it is never waved through: opening the log for
+            // writing cuts crash residue, after which a clean verification is possible.
             if case .truncated = p {
-                v.notes.append("checkpoints.log: \(p) — an interrupted checkpoint write; it is cut when the log is next opened for writing")
+                fail("checkpoints.log: \(p) — either a checkpoint write was interrupted by a crash (open the log for writing, e.g. 'nis2ctl log checkpoint --new', to cut it) or the file was altered")
             } else {
                 fail("checkpoints.log: \(p) — a stored checkpoint was altered")
             }
