@@ -51,4 +51,25 @@ struct TimeCommandTests {
         let foreign = try Peers.run([exe, "time", "verify", "--store", store, "--tenant", "acme", "--tsa-ca", nts.caFile])
         #expect(foreign.status == 1, "\(foreign.output)")
     }
+
+    @Test func logVerifyChecksTimeAnchorsToo() throws {
+        let exe = try nis2ctl()
+        let tsa = try TSAPeer(port: Peers.nextTSAPort())
+        let store = Peers.scratch("store") + "/s"
+        #expect(try Peers.run([exe, "init", "--store", store]).status == 0)
+        #expect(try Peers.run([exe, "tenant", "add", "--store", store, "--tenant", "acme"]).status == 0)
+        let input = Peers.scratch("in") + "/records.jsonl"
+        try Data(#"{"kind":"session.start","body":{"session":"s-1"}}"#.utf8 + [0x0a]).write(to: URL(fileURLWithPath: input))
+        #expect(try Peers.run(["/bin/sh", "-c", "'\(exe)' log append --store '\(store)' --tenant acme < '\(input)'"]).status == 0)
+        let anchored = try Peers.run([exe, "anchor", "--store", store, "--tenant", "acme", "--tsa", tsa.url.absoluteString, "--tsa-ca", tsa.anchorFile])
+        #expect(anchored.status == 0, "\(anchored.output)")
+        let ok = try Peers.run([exe, "log", "verify", "--store", store, "--tsa-ca", tsa.anchorFile])
+        #expect(ok.status == 0 && ok.output.contains("1 RFC 3161 time anchor(s) verified"), "\(ok.output)")
+        // The same token against a trust anchor that did not issue it: the log no longer verifies.
+        let otherCA = Peers.scratch("ca")
+        #expect(try Peers.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                               "-keyout", otherCA + "/k.pem", "-out", otherCA + "/ca.crt", "-subj", "/CN=Other CA"]).status == 0)
+        let foreign = try Peers.run([exe, "log", "verify", "--store", store, "--tsa-ca", otherCA + "/ca.crt"])
+        #expect(foreign.status == 1 && foreign.output.contains("time anchor does not verify"), "\(foreign.output)")
+    }
 }

@@ -104,13 +104,16 @@ enum LogCommands {
         usage: nis2ctl log verify --store DIR [--tenant ID] [--key FILE] [--json]
 
         Checks every tenant's log (or one): every frame of every segment, the block hashes,
-        every checkpoint's signature and root, and that each checkpoint extends the previous.
-        Names the first broken place. Exit 1 if anything fails.
+        every checkpoint's signature and root, that each checkpoint extends the previous, and
+        every RFC 3161 time anchor (token signature and chain, imprint = the checkpoint it
+        names). Names the first broken place. Exit 1 if anything fails.
 
-          --key FILE   C2SP verifier key to trust (default: the store's keys/checkpoint.pub;
-                       pass an independently kept copy to detect a replaced key)
+          --key FILE      C2SP verifier key to trust (default: the store's keys/checkpoint.pub;
+                          pass an independently kept copy to detect a replaced key)
+          --tsa-ca FILE   trust anchor(s) of the time-stamping authority, PEM
+                          (default: the system bundle /etc/ssl/certs/ca-certificates.crt)
         """,
-        options: ["store", "tenant", "key"], flags: ["json"]
+        options: ["store", "tenant", "key", "tsa-ca"], flags: ["json"]
     ) { a in
         let store = try StoreAccess.open(try a.required("store"), signing: false)
         let verifierKey = try StoreAccess.verifier(store, keyFile: a.value("key"))
@@ -119,9 +122,15 @@ enum LogCommands {
             let t = try a.tenant(); try store.requireTenant(t); tenants = [t]
         } else { tenants = try store.tenants() }
         var results: [LogVerification] = []
+        let anchors = try AnchorCheck(trustFile: a.value("tsa-ca"))
         for t in tenants {
             let v = LogVerifier(backend: StoreAccess.backend, verifier: verifierKey, origin: store.origin(of: t))
-            results.append(try v.verify(store.logDirectory(t), tenant: t.rawValue))
+            var found: [(UInt64, [UInt8])] = []
+            var r = try v.verify(store.logDirectory(t), tenant: t.rawValue) { i, rec in
+                if AnchorCheck.mayBeAnchor(rec) { found.append((i, Array(rec))) }
+            }
+            anchors.check(found, checkpoints: try store.logDirectory(t).checkpoints().raw, into: &r)
+            results.append(r)
         }
         let ok = results.allSatisfy(\.ok)
         if a.flag("json") {

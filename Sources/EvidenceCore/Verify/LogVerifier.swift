@@ -37,7 +37,10 @@ public struct LogVerifier {
         return last.firstIndex + scan.count
     }
 
-    public func verify(_ dir: LogDirectory, tenant: String) throws -> LogVerification {
+    /// Verifies the log; `inspect` sees every record (index, bytes) during the single pass,
+    /// so callers can check record-level evidence (time anchors, ...) without rereading.
+    public func verify(_ dir: LogDirectory, tenant: String,
+                       inspect: ((UInt64, UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> LogVerification {
         var v = LogVerification(tenant: tenant)
         func fail(_ s: String) { v.failures.append(s) }
 
@@ -116,8 +119,9 @@ public struct LogVerifier {
             }
             let scan: SegmentScan
             do {
-                scan = try scanner.scan(path: dir.path + "/" + seg.name, expectedFirstIndex: seg.firstIndex) { _, rec, leaf in
+                scan = try scanner.scan(path: dir.path + "/" + seg.name, expectedFirstIndex: seg.firstIndex) { i, rec, leaf in
                     v.bytes += UInt64(rec.count)
+                    try inspect?(i, rec)
                     block.append(leafHash: leaf, using: backend)
                     if block.size == StoredTree.blockLeaves {
                         let b = block.root(using: backend)
