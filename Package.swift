@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
         .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
+        .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
@@ -32,6 +33,8 @@ let package = Package(
                        pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/Adapters/CSQLite",
                        pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/Adapters/CLibXML2",
+                       pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // Adapters: one target per C library or peer protocol.
         .target(name: "EvidenceOpenSSL", dependencies: ["EvidenceCore", "COpenSSL"],
@@ -44,6 +47,8 @@ let package = Package(
                 path: "Sources/Adapters/NTS"),
         .target(name: "EvidenceTSA", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
                 path: "Sources/Adapters/TSA"),
+        .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
+                path: "Sources/Adapters/SAML"),
 
         // Host app.
         .executableTarget(name: "nis2ctl",
@@ -69,6 +74,7 @@ let package = Package(
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
     ],

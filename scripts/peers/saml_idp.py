@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""A scripted SAML 2.0 IdP for the SAML tests: pysaml2 builds the Response, xmlsec1 signs it.
+
+  saml_idp.py keys DIR
+      Key pairs in DIR: idp (RSA 2048), idp2 (RSA 2048, the rollover key), idp-ec (P-256),
+      other (RSA 2048, a key no metadata lists). Idempotent.
+
+  saml_idp.py metadata DIR --entity-id URL --certs idp,idp2 --out FILE
+      IdP metadata with one signing KeyDescriptor per listed certificate.
+
+  saml_idp.py response DIR --key idp --sp-entity-id ID --acs-url URL --out FILE
+      [--issuer URL] [--in-response-to ID] [--name-id TEXT] [--class-ref URI]
+      [--sign both|response|assertion|none] [--alg rsa-sha256|ecdsa-sha256]
+      [--lifetime-minutes N] [--base64]
+      A signed HTTP-POST SAMLResponse (raw XML, or its base64 form with --base64).
+
+Run with the project's .venv python (pysaml2) and xmlsec1 on PATH.
+"""
+import argparse
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", module="saml2")
+
+XMLSEC = shutil.which("xmlsec1") or "/usr/bin/xmlsec1"
+DEFAULT_IDP = "http://127.0.0.1:18370/idp/metadata"
+
+
+def keys(d):
+    os.makedirs(d, exist_ok=True)
+    specs = {"idp": ["-newkey", "rsa:2048"], "idp2": ["-newkey", "rsa:2048"], "other": ["-newkey", "rsa:2048"],
+             "idp-ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]}
+    for name, newkey in specs.items():
+        crt, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+        if os.path.exists(crt) and os.path.exists(key):
+            continue
+        subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", crt, "-days", "3650",
+                        "-subj", "/CN=test-%s.local" % name], check=True, capture_output=True)
+
+
+def cert_body(d, name):
+    lines = open(os.path.join(d, name + ".crt")).read().strip().splitlines()
+    return "".join(l for l in lines if not l.startswith("-----"))
+
+
+def metadata(d, entity_id, certs, out):
+    kds = "".join(
+        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s'
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>" % cert_body(d, c) for c in certs)
+    xml = ('<?xml version="1.0"?>\n<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+           'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="%s">'
+           '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">%s'
+           '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+           'Location="http://127.0.0.1:18370/idp/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>\n') % (entity_id, kds)
+    open(out, "w").write(xml)
+
+
+def response(a):
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig as ds
+    from saml2.config import Config, IdPConfig
+    from saml2.metadata import entity_descriptor
+    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NameID
+    from saml2.server import Server
+    import saml2.entity
+
+    # pysaml2's allow-list has only RSA; xmlsec1 itself signs ECDSA-SHA256 (raw r||s, XML-DSig 1.1).
+    saml2.entity.SIG_ALLOWED_ALG = ds.SIG_ALLOWED_ALG + (("SIG_ECDSA_SHA256", ds.SIG_ECDSA_SHA256),)
+    d = a.dir
+    sign_alg = ds.SIG_ECDSA_SHA256 if a.alg == "ecdsa-sha256" else ds.SIG_RSA_SHA256
+    key, crt = os.path.join(d, a.key + ".key"), os.path.join(d, a.key + ".crt")
+    sp_md = str(entity_descriptor(Config().load({
+        "entityid": a.sp_entity_id, "xmlsec_binary": XMLSEC,
+        "service": {"sp": {"endpoints": {"assertion_consumer_service": [(a.acs_url, BINDING_HTTP_POST)]},
+                           "want_assertions_signed": True}}})))
+    idp_conf = IdPConfig().load({
+        "entityid": a.issuer, "xmlsec_binary": XMLSEC, "key_file": key, "cert_file": crt,
+        "service": {"idp": {
+            "endpoints": {"single_sign_on_service": [("http://127.0.0.1:18370/idp/sso", BINDING_HTTP_REDIRECT)]},
+            "name_id_format": [NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_EMAILADDRESS],
+            "policy": {"default": {"lifetime": {"minutes": a.lifetime_minutes}, "attribute_restrictions": None,
+                                   "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"}}}},
+        "metadata": {"inline": [sp_md]}, "signing_algorithm": sign_alg, "digest_algorithm": ds.DIGEST_SHA256})
+    resp = Server(config=idp_conf).create_authn_response(
+        identity={"mail": a.name_id, "givenName": "Alice"}, in_response_to=a.in_response_to,
+        destination=a.acs_url, sp_entity_id=a.sp_entity_id,
+        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=a.name_id),
+        authn={"class_ref": a.class_ref},
+        sign_response=a.sign in ("both", "response"), sign_assertion=a.sign in ("both", "assertion"),
+        sign_alg=sign_alg, digest_alg=ds.DIGEST_SHA256)
+    text = str(resp)
+    if a.base64:
+        text = base64.b64encode(text.encode()).decode()
+    open(a.out, "w").write(text)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("keys"); k.add_argument("dir")
+    m = sub.add_parser("metadata"); m.add_argument("dir"); m.add_argument("--entity-id", default=DEFAULT_IDP)
+    m.add_argument("--certs", default="idp"); m.add_argument("--out", required=True)
+    r = sub.add_parser("response"); r.add_argument("dir")
+    r.add_argument("--key", default="idp"); r.add_argument("--issuer", default=DEFAULT_IDP)
+    r.add_argument("--sp-entity-id", required=True); r.add_argument("--acs-url", required=True)
+    r.add_argument("--in-response-to"); r.add_argument("--name-id", default="alice@msp.example")
+    r.add_argument("--class-ref", default="urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+    r.add_argument("--sign", choices=["both", "response", "assertion", "none"], default="both")
+    r.add_argument("--alg", choices=["rsa-sha256", "ecdsa-sha256"], default="rsa-sha256")
+    r.add_argument("--lifetime-minutes", type=int, default=15); r.add_argument("--base64", action="store_true")
+    r.add_argument("--out", required=True)
+    a = p.parse_args()
+    if a.cmd == "keys":
+        keys(a.dir)
+    elif a.cmd == "metadata":
+        metadata(a.dir, a.entity_id, [c for c in a.certs.split(",") if c], a.out)
+    else:
+        response(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
