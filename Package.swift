@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
+        .library(name: "EvidenceOIDC", targets: ["EvidenceOIDC"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
     targets: [
@@ -47,6 +48,8 @@ let package = Package(
                 path: "Sources/Adapters/NTS"),
         .target(name: "EvidenceTSA", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
                 path: "Sources/Adapters/TSA"),
+        .target(name: "EvidenceOIDC", dependencies: ["EvidenceCore", "EvidenceOpenSSL"],
+                path: "Sources/Adapters/OIDC"),
         .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
                 path: "Sources/Adapters/SAML"),
 
@@ -76,6 +79,7 @@ let package = Package(
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
+        .testTarget(name: "OIDCTests", dependencies: ["EvidenceOIDC", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
     ],
     swiftLanguageModes: [.v6]
