@@ -10,23 +10,47 @@ public protocol IdentityProvider: Sendable {
 }
 
 /// One event of a privileged session, in the order the host observed it.
+///
+/// `data` depends on `kind`:
+/// - `output`, `input`: the raw terminal bytes, exactly as they passed.
+/// - `maskedInput`: always empty. The host saw keystrokes while the terminal had echo off
+///   (a password prompt) and did not pass them on; the recorder only notes that it happened.
+/// - `resize`: the UTF-8 text `COLSxROWS`, e.g. `120x40`.
+/// - `command`, `fileTransfer`, `configurationChange`, `elevation`: one JSON object with the
+///   facts of the privileged action (e.g. `{"argv":["systemctl","restart","nginx"]}`), at most
+///   `SessionEvent.maxActionBytes` bytes.
+/// - `marker`: free UTF-8 text the host wants on the timeline.
 public struct SessionEvent: Hashable, Sendable, Codable {
-    public enum Kind: String, Sendable, Codable {
-        case output, input, resize, command, fileTransfer, configurationChange, elevation, marker
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case output, input, maskedInput, resize, command, fileTransfer, configurationChange, elevation, marker
+
+        /// The structured privileged actions, each also logged as its own `session.action` record.
+        public var isPrivilegedAction: Bool {
+            switch self { case .command, .fileTransfer, .configurationChange, .elevation: true; default: false }
+        }
     }
+    /// Largest accepted JSON body of a privileged action: actions are facts, not payloads.
+    public static let maxActionBytes = 16 << 10
+
     public var kind: Kind
     public var time: Date
     public var data: [UInt8]
     public init(kind: Kind, time: Date, data: [UInt8]) { self.kind = kind; self.time = time; self.data = data }
 }
 
-/// Where a recorder sends session events.
+/// Where a host sends the events of one privileged session (see `SessionRecorder`).
 ///
-/// Guarantees: `record` returns only once the event is durable in the evidence log (or held
-/// under an explicit, bounded buffering policy); if it cannot be made durable in the
-/// configured bound it throws, and the recorder must fail closed (stop the session).
+/// Guarantees: events are kept in the order given; `record` returns once the events are
+/// durable or held under the sink's explicit, bounded policy (at most its durability bound
+/// old); when an event cannot be made durable within that bound the sink fails closed: this
+/// and every later `record` throws, and the host must stop the session. `finish` makes
+/// everything durable and closes the session with its end record. A sink never drops an
+/// event silently: a sink configured for best effort logs every gap.
 public protocol SessionEventSink: Sendable {
-    func record(_ events: [SessionEvent], session: String, tenant: TenantID) async throws
+    /// The session being recorded: tenant, principal, grant, target.
+    var session: SessionDescriptor { get }
+    func record(_ events: [SessionEvent]) async throws
+    func finish(_ ending: SessionEnding) async throws -> SessionSummary
 }
 
 /// A report handed to a national authority.
