@@ -15,7 +15,7 @@ let package = Package(
         .library(name: "EvidenceSQLite", targets: ["EvidenceSQLite"]),
         .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
-        .library(name: "EvidencePTY", targets: ["EvidencePTY"]),
+        .library(name: "EvidencePDF", targets: ["EvidencePDF"]),
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
@@ -34,9 +34,6 @@ let package = Package(
                        pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/Adapters/CSQLite",
                        pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // The one C source target: posix_openpt and the GNU posix_spawn extensions (setsid,
-        // closefrom) that Swift's Glibc module does not expose. No fork.
-        .target(name: "CPTY", path: "Sources/Adapters/CPTY"),
         .systemLibrary(name: "CLibXML2", path: "Sources/Adapters/CLibXML2",
                        pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
@@ -51,15 +48,15 @@ let package = Package(
                 path: "Sources/Adapters/NTS"),
         .target(name: "EvidenceTSA", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
                 path: "Sources/Adapters/TSA"),
-        .target(name: "EvidencePTY", dependencies: ["EvidenceCore", "CPTY"],
-                path: "Sources/Adapters/PTY"),
+        // Own PDF writer (no C library): embedded DejaVu subsets, manifest attachment with /AF.
+        .target(name: "EvidencePDF", dependencies: ["EvidenceCore"], path: "Sources/Adapters/PDF"),
         .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
                 path: "Sources/Adapters/SAML"),
 
         // Host app.
         .executableTarget(name: "nis2ctl",
                           dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
-                                         "EvidenceNTS", "EvidenceTSA", "EvidenceAccess", "EvidencePTY"],
+                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
@@ -75,15 +72,18 @@ let package = Package(
         .executableTarget(name: "reporting-bench",
                           dependencies: ["EvidenceCore", "NIS2Reporting"],
                           path: "Benchmarks/ReportingBench"),
+        .executableTarget(name: "pack-bench",
+                          dependencies: ["EvidenceCore", "EvidenceOpenSSL", "EvidencePDF"],
+                          path: "Benchmarks/PackBench"),
 
         .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", "EvidenceConformance"]),
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
-        .testTarget(name: "RecordingTests", dependencies: ["EvidenceCore", "EvidencePTY", "EvidenceOpenSSL"]),
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
+        .testTarget(name: "PackTests", dependencies: ["EvidenceCore", "EvidencePDF", "EvidenceOpenSSL"]),
     ],
     swiftLanguageModes: [.v6]
 )
