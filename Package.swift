@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "EvidenceNTS", targets: ["EvidenceNTS"]),
         .library(name: "EvidenceTSA", targets: ["EvidenceTSA"]),
         .library(name: "EvidencePDF", targets: ["EvidencePDF"]),
+        .library(name: "EvidencePTY", targets: ["EvidencePTY"]),
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
@@ -34,6 +35,9 @@ let package = Package(
                        pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/Adapters/CSQLite",
                        pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The one C source target: posix_openpt and the GNU posix_spawn extensions (setsid,
+        // closefrom) that Swift's Glibc module does not expose. No fork.
+        .target(name: "CPTY", path: "Sources/Adapters/CPTY"),
         .systemLibrary(name: "CLibXML2", path: "Sources/Adapters/CLibXML2",
                        pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
@@ -50,13 +54,15 @@ let package = Package(
                 path: "Sources/Adapters/TSA"),
         // Own PDF writer (no C library): embedded DejaVu subsets, manifest attachment with /AF.
         .target(name: "EvidencePDF", dependencies: ["EvidenceCore"], path: "Sources/Adapters/PDF"),
+        .target(name: "EvidencePTY", dependencies: ["EvidenceCore", "CPTY"],
+                path: "Sources/Adapters/PTY"),
         .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
                 path: "Sources/Adapters/SAML"),
 
         // Host app.
         .executableTarget(name: "nis2ctl",
                           dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
-                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess"],
+                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
@@ -80,6 +86,7 @@ let package = Package(
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "RecordingTests", dependencies: ["EvidenceCore", "EvidencePTY", "EvidenceOpenSSL"]),
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
