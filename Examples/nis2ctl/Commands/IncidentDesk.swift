@@ -13,7 +13,7 @@ struct IncidentDesk {
     let tenant: TenantID
 
     static func open(_ a: ParsedArguments) throws -> IncidentDesk {
-        let store = try StoreAccess.open(try a.required("store"), signing: false)
+        let store = try StoreAccess.openForWriting(try a.required("store"))
         let tenant = try a.tenant()
         try store.requireTenant(tenant)
         let path = store.root + "/tenants/\(tenant.rawValue)/incidents.sqlite"

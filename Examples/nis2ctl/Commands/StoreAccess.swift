@@ -13,6 +13,13 @@ enum StoreAccess {
         return try EvidenceStore(at: path, backend: backend, signer: try loadSigner(probe.privateKeyPath), clock: clock)
     }
 
+    /// Opens the store for a command that writes evidence: with the checkpoint key when the
+    /// store holds one, so closing the store commits the new records with a signed checkpoint.
+    static func openForWriting(_ path: String, clock: any WallClock = SystemWallClock()) throws -> EvidenceStore {
+        let probe = try EvidenceStore(at: path, backend: backend, signer: nil, clock: clock)
+        return try open(path, signing: access(probe.privateKeyPath, F_OK) == 0, clock: clock)
+    }
+
     static func loadSigner(_ path: String) throws -> Ed25519Signer {
         guard FileIO_exists(path) else {
             throw EvidenceError(.notFound, "no checkpoint signing key at \(path); this store was created without one, so it can be verified but not written")

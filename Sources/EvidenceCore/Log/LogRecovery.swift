@@ -22,6 +22,7 @@ struct LogRecovery {
         var segmentPath: String
         var segmentSize: Int64
         var blocksFD: Int32
+        var checkpointSize: UInt64
     }
 
     static func createSegment(in dir: LogDirectory, firstIndex: UInt64) throws -> (Int32, String) {
@@ -106,6 +107,7 @@ struct LogRecovery {
         }
 
         // The latest checkpoint must still hold.
+        var checkpointSize: UInt64 = 0
         do {
             let (notes, _, problem) = try directory.checkpoints()
             var cpTail: (offset: Int64, size: Int64)?
@@ -121,6 +123,7 @@ struct LogRecovery {
             }
             if let latest = notes.last {
                 let cp = try Checkpoint(body: latest.text)
+                checkpointSize = cp.size
                 guard cp.size <= size else {
                     throw EvidenceError.verification("log \(directory.path): the latest checkpoint covers \(cp.size) records but only \(size) are present — acknowledged records are missing; restore the segments from a replica")
                 }
@@ -144,7 +147,7 @@ struct LogRecovery {
             path = lastPath
             segSize = scan.validEnd
         }
-        return Result(size: size, tree: tree, partialBlock: partial, segmentFD: fd, segmentPath: path, segmentSize: segSize, blocksFD: blocksFD)
+        return Result(size: size, tree: tree, partialBlock: partial, segmentFD: fd, segmentPath: path, segmentSize: segSize, blocksFD: blocksFD, checkpointSize: checkpointSize)
     }
 
     /// Copies the damaged tail to `cut-tails/` (so nothing is destroyed), then cuts the file.

@@ -81,7 +81,7 @@ public final class LogWriter: @unchecked Sendable {
         }
         do {
             let r = try LogRecovery(directory: directory, policy: policy).run()
-            assigned = r.size; durable = r.size; tree = r.tree; block = r.partialBlock
+            assigned = r.size; durable = r.size; lastCheckpoint = r.checkpointSize; tree = r.tree; block = r.partialBlock
             flusherSegmentFD = r.segmentFD; flusherSegmentPath = r.segmentPath; flusherSegmentSize = r.segmentSize
             flusherBlocksFD = r.blocksFD
         } catch {
@@ -101,6 +101,10 @@ public final class LogWriter: @unchecked Sendable {
     public func onDurable(_ callback: @escaping @Sendable (UInt64) -> Void) {
         cond.lock(); durableCallback = callback; cond.unlock()
     }
+
+    /// Size of the latest signed checkpoint (0 if none).
+    public var checkpointedSize: UInt64 { cond.lock(); defer { cond.unlock() }; return lastCheckpoint }
+    private var lastCheckpoint: UInt64 = 0
 
     /// Records appended so far (durable or not).
     public var size: UInt64 { cond.lock(); defer { cond.unlock() }; return assigned }
@@ -206,6 +210,7 @@ public final class LogWriter: @unchecked Sendable {
         let cp = Checkpoint(origin: origin, size: size, root: root, extensions: extensions)
         let note = try SignedNote.sign(cp.body, with: signer)
         try appendCheckpoint(Array(note.serialized.utf8))
+        cond.lock(); lastCheckpoint = max(lastCheckpoint, size); cond.unlock()
         return (cp, note)
     }
 

@@ -34,6 +34,8 @@ public final class EvidenceStore: EvidenceRecordSink, @unchecked Sendable {
     public let signer: (any Signer)?
     public let clock: any WallClock
     public let policy: GroupCommitPolicy
+    /// Sign a checkpoint of each log that grew when the store is closed.
+    public let checkpointOnClose: Bool
     private let lock = NSLock()
     private var writers: [TenantID: LogWriter] = [:]
 
@@ -66,7 +68,7 @@ public final class EvidenceStore: EvidenceRecordSink, @unchecked Sendable {
 
     /// Opens an existing store. `signer` is needed only to write checkpoints.
     public init(at root: String, backend: any SHA256Backend, signer: (any Signer)?, clock: any WallClock,
-                policy: GroupCommitPolicy = .init()) throws {
+                policy: GroupCommitPolicy = .init(), checkpointOnClose: Bool = true) throws {
         let marker = root + "/" + Self.markerName
         guard FileIO.exists(marker) else {
             if !FileIO.exists(root) { throw EvidenceError(.notFound, "no evidence store at \(root); create one with 'nis2ctl init --store \(root)'") }
@@ -85,6 +87,7 @@ public final class EvidenceStore: EvidenceRecordSink, @unchecked Sendable {
             throw EvidenceError(.malformedInput, "signing key '\(signer.keyName)' is not this store's checkpoint key '\(m.keyName)'")
         }
         self.root = root; self.manifest = m; self.backend = backend; self.signer = signer; self.clock = clock; self.policy = policy
+        self.checkpointOnClose = checkpointOnClose
     }
 
     public var verifierKeyPath: String { root + "/keys/checkpoint.pub" }
@@ -154,14 +157,21 @@ public final class EvidenceStore: EvidenceRecordSink, @unchecked Sendable {
         return out
     }
 
-    /// Flushes and closes every open writer.
+    /// Flushes and closes every open writer. A writer that took new records is first
+    /// committed by a signed checkpoint when the store has a signer (`checkpointOnClose`),
+    /// so what a command appended is covered by a signature when it returns.
     public func close() throws {
         lock.lock()
         let ws = writers
         writers = [:]
         lock.unlock()
         var firstError: Error?
-        for w in ws.values { do { try w.close() } catch { firstError = firstError ?? error } }
+        for w in ws.values {
+            do {
+                if checkpointOnClose && signer != nil && w.size > w.checkpointedSize { try w.checkpoint() }
+                try w.close()
+            } catch { firstError = firstError ?? error }
+        }
         if let firstError { throw firstError }
     }
 }
