@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "EvidencePTY", targets: ["EvidencePTY"]),
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
+        .library(name: "EvidenceOIDC", targets: ["EvidenceOIDC"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
     targets: [
@@ -52,6 +53,8 @@ let package = Package(
                 path: "Sources/Adapters/NTS"),
         .target(name: "EvidenceTSA", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "COpenSSL"],
                 path: "Sources/Adapters/TSA"),
+        .target(name: "EvidenceOIDC", dependencies: ["EvidenceCore", "EvidenceOpenSSL"],
+                path: "Sources/Adapters/OIDC"),
         // Own PDF writer (no C library): embedded DejaVu subsets, manifest attachment with /AF.
         .target(name: "EvidencePDF", dependencies: ["EvidenceCore"], path: "Sources/Adapters/PDF"),
         .target(name: "EvidencePTY", dependencies: ["EvidenceCore", "CPTY"],
@@ -89,6 +92,7 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["EvidenceCore", "EvidencePTY", "EvidenceOpenSSL"]),
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
+        .testTarget(name: "OIDCTests", dependencies: ["EvidenceOIDC", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
         .testTarget(name: "PackTests", dependencies: ["EvidenceCore", "EvidencePDF", "EvidenceOpenSSL"]),
     ],
