@@ -60,6 +60,14 @@ struct IncidentDesk {
 
     static func narrative(_ path: String) throws -> IncidentNarrative {
         guard let d = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read narrative file \(path)") }
+        // A misspelled item must not vanish silently from a regulatory report.
+        guard case .object(let o) = try JSONParser.parse(d, limits: JSONLimits(maxBytes: 1 << 20)) else {
+            throw UsageError("narrative file \(path) must hold a JSON object")
+        }
+        let known = Set(Mirror(reflecting: IncidentNarrative()).children.compactMap(\.label))
+        if let unknown = o.keys.sorted().first(where: { !known.contains($0) }) {
+            throw UsageError("narrative file \(path): unknown item '\(unknown)'; known items: \(known.sorted().joined(separator: ", "))")
+        }
         do { return try JSONDecoder().decode(IncidentNarrative.self, from: d) } catch {
             throw UsageError("narrative file \(path) is not a report narrative: \(error)")
         }
