@@ -22,7 +22,7 @@ public struct EvidenceReportPDF: EvidencePackRenderer {
         let pdf = try PDFDocumentWriter(regular: fontDirectory + "/DejaVuSans.ttf", bold: fontDirectory + "/DejaVuSans-Bold.ttf",
                                         mono: fontDirectory + "/DejaVuSansMono.ttf")
         var page = PageLayout(pdf: pdf, footer: "manifest SHA-256 \(PortableSHA256().hash(bytes: manifest).hex)")
-        let tenant = m["tenant"]?.stringValue ?? "?"
+        let tenant = (m["tenant"]?.stringValue ?? "?") + (m["tenantName"]?.stringValue.map { " (\($0))" } ?? "")
         let inc = m["incident"]
         page.cover(title: inc?["title"]?.stringValue ?? "Evidence pack", tenant: tenant)
 

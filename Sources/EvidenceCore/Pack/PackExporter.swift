@@ -202,6 +202,33 @@ public struct EvidencePackExporter {
                                           "retainUntil": .string(Timestamp.format(info.retention.retainUntil)), "legalHold": .bool(info.retention.legalHold)]))
             }
         }
+        // Sessions of the session recorder (session.start/chunk records): rebuilt as asciicast
+        // v2 by the recorder's own export, which checks every chunk against its record.
+        let recorded: [String]
+        switch scope {
+        case .session(let s): recorded = [s]
+        case .incident: recorded = sessions.sorted()
+        case .timeWindow: recorded = cited.compactMap { $0.record?.kind == "session.start" ? $0.record?.body["session"]?.stringValue : nil }
+        }
+        for s in recorded where (try? SessionRecordings.session(s, in: store, tenant: tenant)) != nil {
+            let tmp = path + ".session.tmp"
+            defer { unlink(tmp) }
+            let summary = try await SessionRecordings.exportAsciicast(s, from: store, tenant: tenant, toFile: tmp)
+            let safe = String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+            try zip.beginEntry("recordings/\(safe).cast")
+            let fd = try FileIO.open(tmp, O_RDONLY)
+            defer { close(fd) }
+            var buf = [UInt8](repeating: 0, count: 1 << 20)
+            var off: Int64 = 0
+            while true {
+                let n = try buf.withUnsafeMutableBytes { try FileIO.pread(fd, $0.baseAddress!, $0.count, at: off, path: tmp) }
+                if n == 0 { break }
+                try buf.withUnsafeBytes { try zip.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                off += Int64(n); report()
+            }
+            listed(try zip.endEntry(), role: "recording", extra: ["session": .string(s), "format": .string("asciicast-v2"),
+                                                                   "derivedFrom": .string("session.chunk records in records/log.jsonl"), "complete": .bool(summary.complete)])
+        }
         for a in artefacts {
             listed(try zip.addEntry("reports/" + a.name, bytes: a.bytes), role: a.role)
         }
@@ -231,6 +258,9 @@ public struct EvidencePackExporter {
             "custody": .array(custody),
         ]
         if let incident { manifest["incident"] = incident }
+        if let t = try? JSONParser.parse(FileIO.readFile(store.tenantPath(tenant) + "/tenant.json", limit: 1 << 16)), let name = t["displayName"]?.stringValue {
+            manifest["tenantName"] = .string(name)
+        }
         let manifestValue = JSONValue.object(manifest)
         let manifestBytes = JCS.canonicalize(manifestValue)
         let m = try zip.addEntry(EvidencePackFormat.manifestPath, bytes: manifestBytes)
@@ -248,7 +278,7 @@ public struct EvidencePackExporter {
             "manifestSHA256": .string(m.sha256.hex), "scope": scope.json, "file": .string((path as NSString).lastPathComponent),
         ]))
         _ = try await writer.appendDurably(exported.canonicalBytes())
-        return Result(path: path, manifestSHA256: m.sha256, bytes: zip.bytesWritten, records: cited.count, recordings: recordings.count,
+        return Result(path: path, manifestSHA256: m.sha256, bytes: zip.bytesWritten, records: cited.count, recordings: files.filter { $0["role"]?.stringValue == "recording" }.count,
                       tokens: anchors.count, checkpointSize: treeSize)
     }
 
