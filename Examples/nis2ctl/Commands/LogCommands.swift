@@ -112,9 +112,13 @@ enum LogCommands {
                           pass an independently kept copy to detect a replaced key)
           --tsa-ca FILE   trust anchor(s) of the time-stamping authority, PEM
                           (default: the system bundle /etc/ssl/certs/ca-certificates.crt)
+
+        With --store s3://BUCKET[/PREFIX] --endpoint URL [--region R], verifies from a bucket
+        written by 'nis2ctl replicate' alone: every version and checksum, then the log.
         """,
-        options: ["store", "tenant", "key", "tsa-ca"], flags: ["json"]
+        options: ["store", "tenant", "key", "tsa-ca", "endpoint", "region"], flags: ["json"]
     ) { a in
+        if a.value("store")?.hasPrefix("s3://") == true { return try await S3Commands.verifyLog(a) }
         let store = try StoreAccess.open(try a.required("store"), signing: false)
         let verifierKey = try StoreAccess.verifier(store, keyFile: a.value("key"))
         let tenants: [TenantID]
