@@ -2,7 +2,7 @@
 import Foundation
 import PackageDescription
 
-// libFuzzer targets for the parsers of untrusted time bytes. Kept out of the main package:
+// libFuzzer targets for the parsers of untrusted bytes (time protocols, SAML). Kept out of the main package:
 // they only link with the sanitizer coverage flags and libFuzzer's runtime that
 // scripts/fuzz.sh passes (`make fuzz` runs it).
 //
@@ -27,6 +27,9 @@ let package = Package(
         .executableTarget(name: "fuzz-timestamp-response",
                           dependencies: [.product(name: "EvidenceTSA", package: parentIdentity)],
                           path: "Sources/TimeStampResponse", swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-saml-response",
+                          dependencies: [.product(name: "EvidenceSAML", package: parentIdentity)],
+                          path: "Sources/SAMLResponse", swiftSettings: fuzz),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,16 +36,24 @@ seed() {  # a few valid inputs so the fuzzers start inside the formats
         && openssl ts -reply -config tsa.cnf -queryfile q.tsq -out "$d/seed-response.tsr" 2>/dev/null \
         && openssl ts -reply -in "$d/seed-response.tsr" -token_out -out "$d/seed-token.der" 2>/dev/null ) || true
     fi ;;
+  fuzz-saml-response)
+    printf '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" Version="2.0"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="_a" Version="2.0"><saml:Issuer>http://127.0.0.1:18370/idp/metadata</saml:Issuer></saml:Assertion></samlp:Response>' > "$d/seed-minimal.xml"
+    if [ -x "$root/.venv/bin/python" ] && command -v xmlsec1 >/dev/null; then   # a genuinely signed response
+      local k=$work/saml-keys; "$root/.venv/bin/python" "$root/scripts/peers/saml_idp.py" keys "$k" \
+        && "$root/.venv/bin/python" "$root/scripts/peers/saml_idp.py" response "$k" --sp-entity-id https://sp.example.test/saml/metadata \
+             --acs-url https://sp.example.test/saml/acs --in-response-to _req-0001 --out "$d/seed-signed.xml" || true
+    fi ;;
   esac
 }
 
 failed=0
-for t in fuzz-ntske-records fuzz-ntp-extension-fields fuzz-timestamp-response; do
+for t in fuzz-ntske-records fuzz-ntp-extension-fields fuzz-timestamp-response fuzz-saml-response; do
   seed "$t"
+  maxlen=4096; [ "$t" = fuzz-saml-response ] && maxlen=16384   # a signed SAML response is 5-10 KiB
   echo "== $t: ${secs}s"
   # SWIFT_BACKTRACE off: libFuzzer reports crashes itself; the backtracer can outlive the run.
   if ! (cd "$work/$t" && SWIFT_BACKTRACE=enable=no timeout -s KILL $((secs + 60)) "$bin/$t" \
-          -max_total_time="$secs" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 12); then
+          -max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 12); then
     failed=1
   fi
   if ls "$work/$t"/crash-* >/dev/null 2>&1; then echo "!! $t crashed: $(ls "$work/$t"/crash-*)"; failed=1; fi

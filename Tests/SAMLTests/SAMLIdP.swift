@@ -33,6 +33,46 @@ enum SAMLIdP {
 
     private static let cache = Mutex<[String: String]>([:])
 
+    /// The argument line of saml_idp.py for one response (without --out).
+    static func arguments(key: String = "idp", sign: String = "both", alg: String = "rsa-sha256",
+                          spEntityID: String = spEntityID, acsURL: String = acsURL, inResponseTo: String? = requestID,
+                          nameID: String = "alice@msp.example",
+                          classRef: String = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                          base64: Bool = false) -> [String] {
+        var args = ["response", "--key", key, "--sign", sign, "--alg", alg, "--sp-entity-id", spEntityID,
+                    "--acs-url", acsURL, "--name-id", nameID, "--class-ref", classRef]
+        if let inResponseTo { args += ["--in-response-to", inResponseTo] }
+        if base64 { args.append("--base64") }
+        return args
+    }
+
+    /// The fixtures the suites use, built in one python process the first time any is needed
+    /// (one process per fixture would cost a python start-up each on a busy machine).
+    private static let prepared: Void = {
+        let variants: [[String]] = [
+            arguments(), arguments(base64: true), arguments(sign: "assertion"), arguments(sign: "response"), arguments(sign: "none"),
+            arguments(key: "idp-ec", alg: "ecdsa-sha256"), arguments(key: "idp2"), arguments(key: "other"),
+            arguments(classRef: "https://refeds.org/profile/mfa"), arguments(classRef: "urn:example:ac:security-key"),
+            arguments(classRef: "urn:example:ac:unknown"), arguments(sign: "assertion", nameID: "user@evil.com.example.com"),
+            arguments(spEntityID: "https://other-sp.example.test/metadata"), arguments(acsURL: "https://evil.example.test/acs"),
+            arguments(sign: "assertion", acsURL: "https://evil.example.test/acs"), arguments(inResponseTo: nil),
+        ]
+        guard let dir = try? keyDirectory.get() else { return }
+        var lines: [String] = []
+        var outputs: [(String, String)] = []
+        for (i, args) in variants.enumerated() {
+            let out = dir + "/batch-\(i).xml"
+            lines.append((args.prefix(1) + [dir] + args.dropFirst() + ["--out", out]).joined(separator: "\t"))
+            outputs.append((args.joined(separator: "\u{1}"), out))
+        }
+        let list = dir + "/batch.txt"
+        guard (try? lines.joined(separator: "\n").write(toFile: list, atomically: true, encoding: .utf8)) != nil,
+              run([python, script, "batch", list]).status == 0 else { return }
+        cache.withLock { c in
+            for (key, out) in outputs { if let text = try? String(contentsOfFile: out, encoding: .utf8) { c[key] = text } }
+        }
+    }()
+
     /// A response built and signed by pysaml2 + xmlsec1 (raw XML, or base64 with `base64`).
     static func response(key: String = "idp", sign: String = "both", alg: String = "rsa-sha256",
                          spEntityID: String = spEntityID, acsURL: String = acsURL, inResponseTo: String? = requestID,
@@ -40,14 +80,13 @@ enum SAMLIdP {
                          classRef: String = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
                          base64: Bool = false) throws -> String {
         let dir = try keyDirectory.get()
-        var args = ["response", dir, "--key", key, "--sign", sign, "--alg", alg, "--sp-entity-id", spEntityID,
-                    "--acs-url", acsURL, "--name-id", nameID, "--class-ref", classRef]
-        if let inResponseTo { args += ["--in-response-to", inResponseTo] }
-        if base64 { args.append("--base64") }
+        _ = prepared
+        let args = arguments(key: key, sign: sign, alg: alg, spEntityID: spEntityID, acsURL: acsURL, inResponseTo: inResponseTo,
+                             nameID: nameID, classRef: classRef, base64: base64)
         let cacheKey = args.joined(separator: "\u{1}")
         if let hit = cache.withLock({ $0[cacheKey] }) { return hit }
         let out = dir + "/resp-\(UInt64.random(in: 0...UInt64.max)).xml"
-        let r = run([python, script] + args + ["--out", out])
+        let r = run([python, script, args[0], dir] + args.dropFirst() + ["--out", out])
         guard r.status == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
             throw SAMLIdPError("saml_idp.py response failed: \(r.output)")
         }
