@@ -38,6 +38,28 @@ func openWriter(_ dir: String, signer: PortableEd25519Signer? = nil, policy: Gro
         try w2.close()
     }
 
+    @Test func aBatchLargerThanASegmentIsSplitAcrossSegments() throws {
+        let d = TempDir("log"); defer { d.cleanup() }
+        var p = GroupCommitPolicy()
+        p.segmentBytes = 8 << 10
+        p.batchBytes = 4 << 20
+        p.maxDelay = .seconds(30)   // nothing is flushed before sync(): one batch holds everything
+        let s = try testSigner()
+        let w = try openWriter(d.path + "/log", signer: s, policy: p)
+        for i in 0..<700 { try w.append(record(i)) }
+        try w.checkpoint()
+        try w.close()
+        let dir = LogDirectory(path: d.path + "/log", backend: sha)
+        let segs = try dir.segments()
+        #expect(segs.count >= 4)
+        for seg in segs.dropLast() {
+            let size = (try FileManager.default.attributesOfItem(atPath: d.path + "/log/" + seg.name)[.size] as! NSNumber).intValue
+            #expect(size <= (8 << 10) + 200, "\(seg.name) is \(size) bytes")
+        }
+        let v = try LogVerifier(backend: sha, verifier: testVerifier(s), origin: "test.example/log/acme").verify(dir, tenant: "acme")
+        #expect(v.ok && v.records == 700, "\(v.failures)")
+    }
+
     @Test func sealedSegmentsAreReadOnly() throws {
         let d = TempDir("log"); defer { d.cleanup() }
         let w = try openWriter(d.path + "/log")

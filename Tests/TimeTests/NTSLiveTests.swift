@@ -31,8 +31,9 @@ struct NTSLiveTests {
         #expect(abs(w.offsetSeconds) < 0.01)
         #expect(w.delaySeconds >= 0 && w.delaySeconds < 0.05)
         #expect(w.boundSeconds >= w.delaySeconds / 2 && w.boundSeconds < 0.05)
-        // One server: the sample's bound is its bound plus 15 ppm drift since the reply (well under 1 s here).
-        #expect(sample.boundSeconds >= w.boundSeconds && sample.boundSeconds <= w.boundSeconds + 15e-6)
+        // One server: the sample's bound is its bound plus 15 ppm drift since the reply
+        // (the reply is seconds old at most, even on a loaded CI machine).
+        #expect(sample.boundSeconds >= w.boundSeconds && sample.boundSeconds <= w.boundSeconds + 10 * 15e-6)
         #expect(sample.time.timeIntervalSince(before) > -0.05 && after.timeIntervalSince(sample.time) > -0.05)
         let fp = try Peers.run(["openssl", "x509", "-in", server.dir + "/server.crt", "-noout", "-fingerprint", "-sha256"])
         let expected = fp.output.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").lowercased().trimmingCharacters(in: .whitespacesAndNewlines) }

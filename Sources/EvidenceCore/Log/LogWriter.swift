@@ -315,24 +315,57 @@ public final class LogWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes one batch and its block hashes, flushes both, rotates the segment when full.
-    /// On failure, cuts the segment back so no unacknowledged partial batch remains.
+    /// Writes one batch and its block hashes, flushes both. A batch that would pass the
+    /// segment size is split at a frame boundary: the full segment is sealed and the rest
+    /// goes to the next one, so segments stay near `segmentBytes` whatever the load.
+    /// On failure, cuts the open segment back so no unacknowledged partial batch remains.
     private func commit(_ batch: [UInt8], blocks: [UInt8], batchEnd: UInt64) -> EvidenceError? {
         let before = flusherSegmentSize
+        var rotated = false
         do {
-            try FileIO.writeAll(flusherSegmentFD, batch, path: flusherSegmentPath)
-            flusherSegmentSize += Int64(batch.count)
+            try batch.withUnsafeBytes { raw in
+                // Index of the batch's first frame: count the frames, they are all in `raw`.
+                var frames: UInt64 = 0
+                var p = 0
+                while p < raw.count {
+                    p += Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self))) + SegmentFormat.frameOverhead
+                    frames += 1
+                }
+                var index = batchEnd - frames
+                var start = 0
+                while start < raw.count {
+                    // Take frames while the segment has room (always at least one frame).
+                    var end = start
+                    var taken: UInt64 = 0
+                    while end < raw.count {
+                        let len = Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: end, as: UInt32.self))) + SegmentFormat.frameOverhead
+                        if taken > 0 && flusherSegmentSize + Int64(end - start + len) > policy.segmentBytes { break }
+                        end += len
+                        taken += 1
+                    }
+                    try FileIO.writeAll(flusherSegmentFD, raw.baseAddress! + start, end - start, path: flusherSegmentPath)
+                    flusherSegmentSize += Int64(end - start)
+                    index += taken
+                    start = end
+                    if flusherSegmentSize >= policy.segmentBytes {
+                        try rotate(nextFirstIndex: index)
+                        rotated = true
+                    }
+                }
+            }
             if !blocks.isEmpty { try FileIO.writeAll(flusherBlocksFD, blocks, path: directory.blocksPath) }
             try FileIO.syncData(flusherSegmentFD, path: flusherSegmentPath)
             if !blocks.isEmpty { try FileIO.syncData(flusherBlocksFD, path: directory.blocksPath) }
         } catch let e as EvidenceError {
-            _ = ftruncate(flusherSegmentFD, off_t(before))
-            _ = fdatasync(flusherSegmentFD)
+            // Cut the open segment back to its acknowledged part. If the batch already
+            // filled and sealed a segment, those sealed frames stay (sealed files are never
+            // rewritten): they are complete but unacknowledged, like a crash would leave them.
+            if flusherSegmentFD >= 0 {
+                _ = ftruncate(flusherSegmentFD, off_t(rotated ? Int64(SegmentFormat.headerBytes) : before))
+                _ = fdatasync(flusherSegmentFD)
+            }
             return e
         } catch { return EvidenceError(.io, "\(error)") }
-        if flusherSegmentSize >= policy.segmentBytes {
-            do { try rotate(nextFirstIndex: batchEnd) } catch let e as EvidenceError { return e } catch { return EvidenceError(.io, "\(error)") }
-        }
         return nil
     }
 
