@@ -65,7 +65,7 @@ let package = Package(
         // Host app.
         .executableTarget(name: "nis2ctl",
                           dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
-                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY", "EvidenceS3", "EvidenceSAML"],
+                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
@@ -81,6 +81,9 @@ let package = Package(
         .executableTarget(name: "reporting-bench",
                           dependencies: ["EvidenceCore", "NIS2Reporting"],
                           path: "Benchmarks/ReportingBench"),
+        .executableTarget(name: "capture-bench",
+                          dependencies: ["EvidenceCore", "EvidenceOpenSSL", "EvidencePTY", "CPTY"],
+                          path: "Benchmarks/CaptureBench"),
         .executableTarget(name: "pack-bench",
                           dependencies: ["EvidenceCore", "EvidenceOpenSSL", "EvidencePDF"],
                           path: "Benchmarks/PackBench"),
