@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
         .library(name: "EvidenceOIDC", targets: ["EvidenceOIDC"]),
+        .library(name: "EvidenceWebAuthn", targets: ["EvidenceWebAuthn"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
     ],
     targets: [
@@ -61,6 +62,9 @@ let package = Package(
                 path: "Sources/Adapters/PTY"),
         .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
                 path: "Sources/Adapters/SAML"),
+        // Passkeys: bounded CBOR/COSE, registration and assertion checks, step-up for the broker.
+        .target(name: "EvidenceWebAuthn", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "EvidenceAccess"],
+                path: "Sources/Adapters/WebAuthn"),
 
         // Host app.
         .executableTarget(name: "nis2ctl",
@@ -96,6 +100,7 @@ let package = Package(
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore"]),
         .testTarget(name: "AccessTests", dependencies: ["EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "OIDCTests", dependencies: ["EvidenceOIDC", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "WebAuthnTests", dependencies: ["EvidenceWebAuthn", "EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
         .testTarget(name: "PackTests", dependencies: ["EvidenceCore", "EvidencePDF", "EvidenceOpenSSL"]),
     ],

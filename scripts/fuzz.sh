@@ -43,11 +43,15 @@ seed() {  # a few valid inputs so the fuzzers start inside the formats
         && "$root/.venv/bin/python" "$root/scripts/peers/saml_idp.py" response "$k" --sp-entity-id https://sp.example.test/saml/metadata \
              --acs-url https://sp.example.test/saml/acs --in-response-to _req-0001 --out "$d/seed-signed.xml" || true
     fi ;;
+  fuzz-webauthn-cbor)   # {"fmt": "none", "attStmt": {}, "authData": 37 bytes + attested ES256 credential}
+    printf '\xa3\x63fmt\x64none\x67attStmt\xa0\x68authData\x58\x94' > "$d/seed-attestation"
+    { head -c 32 /dev/zero; printf '\x45\x00\x00\x00\x00'; head -c 16 /dev/zero; printf '\x00\x10'; head -c 16 /dev/zero
+      printf '\xa5\x01\x02\x03\x26\x20\x01\x21\x58\x20'; head -c 32 /dev/zero; printf '\x22\x58\x20'; head -c 32 /dev/zero; } >> "$d/seed-attestation" ;;
   esac
 }
 
 failed=0
-for t in fuzz-ntske-records fuzz-ntp-extension-fields fuzz-timestamp-response fuzz-saml-response; do
+for t in fuzz-ntske-records fuzz-ntp-extension-fields fuzz-timestamp-response fuzz-saml-response fuzz-webauthn-cbor; do
   seed "$t"
   maxlen=4096; [ "$t" = fuzz-saml-response ] && maxlen=16384   # a signed SAML response is 5-10 KiB
   echo "== $t: ${secs}s"

@@ -39,6 +39,10 @@ public actor AccessBroker {
 
     public func policy(for tenant: TenantID) -> GrantPolicy { policies[tenant] ?? defaultPolicy }
 
+    /// Writes refusals into the same logs as the broker's own: for checks that run before a
+    /// broker call, such as verifying the passkey assertion behind a step-up.
+    public nonisolated var denialRecorder: AccessDenialRecorder { denials }
+
     // MARK: Requests and decisions
 
     /// Files a request. Refused (and logged): another tenant, assurance below policy, no
