@@ -68,9 +68,10 @@ struct S3WORMGuaranteeTests {
     @Test("retention is respected: after the retain-until date the store still never deletes")
     func retentionExpiry() async throws {
         let store = try await SeaweedPeer.openStore(bucket: try await SeaweedPeer.makeBucket())
-        _ = try await store.put("short", bytes: [7], retention: retention(2))
+        // Retention long enough that a PUT delayed by a loaded machine still lands inside it.
+        _ = try await store.put("short", bytes: [7], retention: retention(8))
         await #expect { try await store.delete("short") } throws: { ($0 as? EvidenceError)?.code == .immutable }
-        try await Task.sleep(nanoseconds: 3_500_000_000)
+        try await Task.sleep(nanoseconds: 9_500_000_000)
         await #expect { try await store.delete("short") } throws: { ($0 as? EvidenceError)?.code == .unsupported }
         #expect(try await store.get("short") == [7])
     }
@@ -78,13 +79,13 @@ struct S3WORMGuaranteeTests {
     @Test("legal hold: placed, reported by head and GetObjectLegalHold, blocks delete after retention, lifted")
     func legalHold() async throws {
         let store = try await SeaweedPeer.openStore(bucket: try await SeaweedPeer.makeBucket())
-        _ = try await store.put("h1", bytes: [9], retention: retention(2))
-        _ = try await store.put("h2", bytes: [8], retention: retention(2))
+        _ = try await store.put("h1", bytes: [9], retention: retention(8))
+        _ = try await store.put("h2", bytes: [8], retention: retention(8))
         let held = try await store.placeLegalHold(onEvidenceFor: "INC-2026-0042", keys: ["h1", "h2"])
         #expect(held == ["h1", "h2"])
         #expect(try await store.legalHold("h1"))
         #expect(try await store.head("h1")?.retention.legalHold == true)
-        try await Task.sleep(nanoseconds: 3_000_000_000)
+        try await Task.sleep(nanoseconds: 9_000_000_000)
         await #expect { try await store.delete("h1") } throws: { ($0 as? EvidenceError)?.code == .immutable }
         try await store.setLegalHold("h1", false)
         #expect(try await store.legalHold("h1") == false)
