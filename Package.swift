@@ -69,7 +69,7 @@ let package = Package(
         // Host app.
         .executableTarget(name: "nis2ctl",
                           dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
-                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY", "EvidenceS3", "EvidenceSAML"],
+                                         "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY", "EvidenceS3", "EvidenceSAML", "EvidenceOIDC"],
                           path: "Examples/nis2ctl"),
 
         // Benchmarks are programs, not tests.
