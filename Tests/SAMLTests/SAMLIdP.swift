@@ -99,8 +99,10 @@ enum SAMLIdP {
         let dir = try keyDirectory.get()
         let out = dir + "/md-\(certs).xml"
         if let text = try? String(contentsOfFile: out, encoding: .utf8) { return text }
-        let r = run([python, script, "metadata", dir, "--entity-id", entityID, "--certs", certs, "--out", out + ".tmp"])
-        guard r.status == 0, rename(out + ".tmp", out) == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
+        // Concurrent tests may build the same file: each writes its own temporary, rename is atomic.
+        let temporary = out + ".\(UInt64.random(in: 0...UInt64.max)).tmp"
+        let r = run([python, script, "metadata", dir, "--entity-id", entityID, "--certs", certs, "--out", temporary])
+        guard r.status == 0, rename(temporary, out) == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
             throw SAMLIdPError("saml_idp.py metadata failed: \(r.output)")
         }
         return text

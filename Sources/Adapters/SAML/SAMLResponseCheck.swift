@@ -143,7 +143,7 @@ struct SAMLResponseCheck {
         for statement in assertion.children(SAMLNamespace.assertion, "AttributeStatement") {
             for attribute in statement.children(SAMLNamespace.assertion, "Attribute") {
                 let values = attribute.children(SAMLNamespace.assertion, "AttributeValue").map(\.trimmedText)
-                for name in [attribute.attribute("Name"), attribute.attribute("FriendlyName")].compactMap({ $0 }) {
+                for name in Set([attribute.attribute("Name"), attribute.attribute("FriendlyName")].compactMap({ $0 })) {
                     attributes[name, default: []].append(contentsOf: values)
                 }
             }
