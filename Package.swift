@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "EvidencePTY", targets: ["EvidencePTY"]),
         .library(name: "EvidenceSAML", targets: ["EvidenceSAML"]),
         .library(name: "EvidenceAccess", targets: ["EvidenceAccess"]),
+        .library(name: "EvidencePortals", targets: ["EvidencePortals"]),
         .library(name: "EvidenceOIDC", targets: ["EvidenceOIDC"]),
         .library(name: "EvidenceWebAuthn", targets: ["EvidenceWebAuthn"]),
         .executable(name: "nis2ctl", targets: ["nis2ctl"]),
@@ -58,6 +59,9 @@ let package = Package(
                 path: "Sources/Adapters/OIDC"),
         // Own PDF writer (no C library): embedded DejaVu subsets, manifest attachment with /AF.
         .target(name: "EvidencePDF", dependencies: ["EvidenceCore"], path: "Sources/Adapters/PDF"),
+        // Regulator portals: file drop, HTTPS submission, national field mappings (mostly inferred).
+        .target(name: "EvidencePortals", dependencies: ["EvidenceCore", "NIS2Reporting"],
+                path: "Sources/Adapters/Portals"),
         .target(name: "EvidencePTY", dependencies: ["EvidenceCore", "CPTY"],
                 path: "Sources/Adapters/PTY"),
         .target(name: "EvidenceSAML", dependencies: ["EvidenceCore", "EvidenceOpenSSL", "CLibXML2"],
@@ -68,7 +72,7 @@ let package = Package(
 
         // Host app.
         .executableTarget(name: "nis2ctl",
-                          dependencies: ["EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
+                          dependencies: ["EvidencePortals", "EvidenceCore", "NIS2Reporting", "EvidenceOpenSSL", "EvidenceSQLite",
                                          "EvidenceNTS", "EvidenceTSA", "EvidencePDF", "EvidenceAccess", "EvidencePTY", "EvidenceS3", "EvidenceSAML", "EvidenceOIDC"],
                           path: "Examples/nis2ctl"),
 
@@ -103,6 +107,7 @@ let package = Package(
         .testTarget(name: "WebAuthnTests", dependencies: ["EvidenceWebAuthn", "EvidenceAccess", "EvidenceCore"]),
         .testTarget(name: "NIS2ReportingTests", dependencies: ["NIS2Reporting", "EvidenceCore", "EvidenceSQLite"]),
         .testTarget(name: "PackTests", dependencies: ["EvidenceCore", "EvidencePDF", "EvidenceOpenSSL"]),
+        .testTarget(name: "PortalTests", dependencies: ["EvidencePortals", "NIS2Reporting", "EvidenceCore", "EvidenceOpenSSL"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -131,6 +131,9 @@ struct DemoRun {
         PackCommands.printSummary(report)
         guard report.ok else { try store.close(); return .verificationFailed }
 
+        say("Submission through the file-drop portal")
+        try await desk.submitEarlyWarning(drop: dir + "/portal-drop", pdfFrom: pack, outputs: &outputs)
+
         try store.close()
         say("Where everything is")
         let width = outputs.map(\.what.count).max() ?? 0

@@ -1,4 +1,5 @@
 import EvidenceCore
+import EvidencePortals
 import EvidenceSQLite
 import Foundation
 import NIS2Reporting
@@ -94,6 +95,23 @@ struct DemoIncident {
                         + (d.optionalMissing.isEmpty ? "" : "; not yet known: " + d.optionalMissing.map(\.rawValue).joined(separator: ", ")))
         }
         return out
+    }
+
+    /// Submits the early warning (BSI mapping, marked inferred) with the pack's report.pdf to a
+    /// file-drop folder; the receipt becomes a `report.submitted` record and moves the clocks.
+    func submitEarlyWarning(drop: String, pdfFrom pack: String, outputs: inout [(what: String, path: String)]) async throws {
+        let zip = try ZipArchiveReader(path: pack)
+        guard let entry = zip.entry(EvidencePackFormat.reportPath) else { throw EvidenceError(.notFound, "\(pack) has no report.pdf") }
+        let pdf = try zip.read(entry, limit: EvidencePackFormat.maxReportBytes)
+        let submitter = ReportSubmitter(lifecycle: lifecycle, evidence: store)
+        let r = try await submitter.submit(incident: id, stage: .earlyWarning, mapping: .bsi, portal: FileDropPortal(folder: drop, clock: clock),
+                                           attachments: [PortalAttachment(name: "report.pdf", bytes: pdf)], by: Self.manager)
+        Console.out("dropped \(r.receipt.reference) (+ report.pdf) into \(drop)")
+        Console.out("receipt: reference \(r.receipt.reference), payload SHA-256 \(r.receipt.payloadSHA256.hex)")
+        Console.out("mapping: BSI — INFERRED field names (no verified BSI portal field list; rule book §5)")
+        Console.out("log: report.submitted record \(r.recordIndex); incident now \(r.incident.stage.rawValue)")
+        for d in r.incident.openDeadlines(policy: .standard) { Console.out("  next due \(Timestamp.format(d.due))  \(d.kind.rawValue)") }
+        outputs.append(("file-drop portal (JSON + PDF)", drop))
     }
 
     func write(_ text: String, to path: String) throws {
