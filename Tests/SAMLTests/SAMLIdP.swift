@@ -38,11 +38,12 @@ enum SAMLIdP {
                           spEntityID: String = spEntityID, acsURL: String = acsURL, inResponseTo: String? = requestID,
                           nameID: String = "alice@msp.example",
                           classRef: String = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-                          base64: Bool = false) -> [String] {
+                          base64: Bool = false, inclusivePrefixes: String? = nil) -> [String] {
         var args = ["response", "--key", key, "--sign", sign, "--alg", alg, "--sp-entity-id", spEntityID,
                     "--acs-url", acsURL, "--name-id", nameID, "--class-ref", classRef]
         if let inResponseTo { args += ["--in-response-to", inResponseTo] }
         if base64 { args.append("--base64") }
+        if let inclusivePrefixes { args += ["--inclusive-prefixes", inclusivePrefixes] }
         return args
     }
 
@@ -56,6 +57,7 @@ enum SAMLIdP {
             arguments(classRef: "urn:example:ac:unknown"), arguments(sign: "assertion", nameID: "user@evil.com.example.com"),
             arguments(spEntityID: "https://other-sp.example.test/metadata"), arguments(acsURL: "https://evil.example.test/acs"),
             arguments(sign: "assertion", acsURL: "https://evil.example.test/acs"), arguments(inResponseTo: nil),
+            arguments(sign: "none", inclusivePrefixes: "xs"),
         ]
         guard let dir = try? keyDirectory.get() else { return }
         var lines: [String] = []
@@ -78,11 +80,11 @@ enum SAMLIdP {
                          spEntityID: String = spEntityID, acsURL: String = acsURL, inResponseTo: String? = requestID,
                          nameID: String = "alice@msp.example",
                          classRef: String = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-                         base64: Bool = false) throws -> String {
+                         base64: Bool = false, inclusivePrefixes: String? = nil) throws -> String {
         let dir = try keyDirectory.get()
         _ = prepared
         let args = arguments(key: key, sign: sign, alg: alg, spEntityID: spEntityID, acsURL: acsURL, inResponseTo: inResponseTo,
-                             nameID: nameID, classRef: classRef, base64: base64)
+                             nameID: nameID, classRef: classRef, base64: base64, inclusivePrefixes: inclusivePrefixes)
         let cacheKey = args.joined(separator: "\u{1}")
         if let hit = cache.withLock({ $0[cacheKey] }) { return hit }
         let out = dir + "/resp-\(UInt64.random(in: 0...UInt64.max)).xml"

@@ -11,7 +11,7 @@
   saml_idp.py response DIR --key idp --sp-entity-id ID --acs-url URL --out FILE
       [--issuer URL] [--in-response-to ID] [--name-id TEXT] [--class-ref URI]
       [--sign both|response|assertion|none] [--alg rsa-sha256|ecdsa-sha256]
-      [--lifetime-minutes N] [--base64]
+      [--lifetime-minutes N] [--base64] [--inclusive-prefixes "xs"]
       A signed HTTP-POST SAMLResponse (raw XML, or its base64 form with --base64).
 
   saml_idp.py batch FILE
@@ -23,6 +23,7 @@ Run with the project's .venv python (pysaml2) and xmlsec1 on PATH.
 import argparse
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,9 +98,41 @@ def response(a):
         sign_response=a.sign in ("both", "response"), sign_assertion=a.sign in ("both", "assertion"),
         sign_alg=sign_alg, digest_alg=ds.DIGEST_SHA256)
     text = str(resp)
+    if a.inclusive_prefixes:
+        text = sign_assertion_with_prefix_list(text, key, crt, a.inclusive_prefixes, d)
     if a.base64:
         text = base64.b64encode(text.encode()).decode()
     open(a.out, "w").write(text)
+
+
+def sign_assertion_with_prefix_list(text, key, crt, prefixes, d):
+    """Signs only the Assertion with xmlsec1 from a template whose exclusive C14N transform
+    carries InclusiveNamespaces PrefixList. xmlns:xs moves to the Response, so the xs prefix
+    (used only inside xsi:type values) is rendered in the signed form only if the verifier
+    honours the PrefixList."""
+    xs = ' xmlns:xs="http://www.w3.org/2001/XMLSchema"'
+    text = text.replace(xs, "")
+    text = re.sub(r"<ns0:Response ", "<ns0:Response" + xs + " ", text, count=1)
+    assertion_id = re.search(r'<ns1:Assertion [^>]*ID="([^"]+)"', text).group(1)
+    template = (
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
+        '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
+        '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+        '<ds:Reference URI="#%s"><ds:Transforms>'
+        '<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+        '<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">'
+        '<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="%s"/></ds:Transform>'
+        '</ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/>'
+        '</ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>') % (assertion_id, prefixes)
+    issuer_end = text.index("</ns1:Issuer>", text.index("<ns1:Assertion ")) + len("</ns1:Issuer>")
+    text = text[:issuer_end] + template + text[issuer_end:]
+    src, out = os.path.join(d, "tmpl-%d.xml" % os.getpid()), os.path.join(d, "signed-%d.xml" % os.getpid())
+    open(src, "w").write(text)
+    subprocess.run([XMLSEC, "--sign", "--privkey-pem", key + "," + crt, "--id-attr:ID",
+                    "urn:oasis:names:tc:SAML:2.0:assertion:Assertion", "--output", out, src], check=True, capture_output=True)
+    signed = open(out).read()
+    os.remove(src); os.remove(out)
+    return signed
 
 
 def main():
@@ -116,6 +149,8 @@ def main():
     r.add_argument("--sign", choices=["both", "response", "assertion", "none"], default="both")
     r.add_argument("--alg", choices=["rsa-sha256", "ecdsa-sha256"], default="rsa-sha256")
     r.add_argument("--lifetime-minutes", type=int, default=15); r.add_argument("--base64", action="store_true")
+    r.add_argument("--inclusive-prefixes", help="sign only the Assertion, from an xmlsec1 template whose "
+                   "exclusive C14N transform has this InclusiveNamespaces PrefixList (use with --sign none)")
     r.add_argument("--out", required=True)
     b = sub.add_parser("batch"); b.add_argument("file")
     a = p.parse_args()
