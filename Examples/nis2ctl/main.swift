@@ -2,7 +2,7 @@ import EvidenceCore
 import Foundation
 
 /// Every subcommand of nis2ctl. Each group lives in its own file under Commands/.
-let commands: [CommandSpec] = StoreCommands.all + LogCommands.all + ClassifyCommands.all + TimeCommands.all + IncidentCommands.all + ReportCommands.all + GrantCommands.all + RecordingCommands.all + PackCommands.all + S3Commands.all + SAMLCommands.all + IdentityCommands.all + DemoCommand.all + PortalCommands.all
+let commands: [CommandSpec] = StoreCommands.all + LogCommands.all + ClassifyCommands.all + TimeCommands.all + IncidentCommands.all + ReportCommands.all + GrantCommands.all + RecordingCommands.all + PackCommands.all + S3Commands.all + SAMLCommands.all + IdentityCommands.all + DemoCommand.all + PortalCommands.all + KPICommands.all
 
 func printOverview() {
     Console.out("""
