@@ -6,6 +6,7 @@ import Testing
 /// LemonLDAP::NG, a production IdP, started on loopback by scripts/peers/llng_saml.py with
 /// this SP's generated metadata; a scripted login of the demo user dwho yields a response
 /// that the service provider accepts. Missing packages make the start fail, never skip.
+/// Ports 18374-18375 (the OIDC suites use 18386-18387 and 18399).
 @Suite("SAML against LemonLDAP::NG", .timeLimit(.minutes(2)))
 struct LemonLDAPTests {
     static let script = SAMLIdP.repoRoot + "/scripts/peers/llng_saml.py"
@@ -53,7 +54,7 @@ struct LemonLDAPTests {
     }
 
     @Test func scriptedLoginAtLemonLDAPYieldsThePrincipalWithBothSignaturesVerified() async throws {
-        let portal = try Portal(port: 18386)
+        let portal = try Portal(port: 18374)
         defer { portal.stop() }
         let sp = try portal.serviceProvider()
         let posted = SAMLPostedResponse(samlResponse: try portal.login(requestID: "_req-llng-1"), requestID: "_req-llng-1")
@@ -61,12 +62,12 @@ struct LemonLDAPTests {
         #expect(assertion.responseSigned && assertion.assertionSigned)
         let principal = try sp.principal(for: assertion)
         #expect(principal.subject == "dwho@badwolf.org")
-        #expect(principal.issuer == "http://127.0.0.1:18386/saml/metadata")
+        #expect(principal.issuer == "http://127.0.0.1:18374/saml/metadata")
         #expect(principal.displayName == "Doctor Who")
     }
 
     @Test func lemonLDAPResponseToAnotherRequestIsRefused() async throws {
-        let portal = try Portal(port: 18387)
+        let portal = try Portal(port: 18375)
         defer { portal.stop() }
         let sp = try portal.serviceProvider()
         let posted = SAMLPostedResponse(samlResponse: try portal.login(requestID: "_req-llng-2"), requestID: "_req-llng-other")
