@@ -28,7 +28,7 @@ demo: release
 
 test: peers
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/run-tests.sh
 	$(MAKE) --no-print-directory integration
 
 integration:

@@ -76,7 +76,7 @@ struct ReplicationFixture {
     struct Run { var status: Int32; var output: String }
 
     /// Starts nis2ctl with the peer's credentials, stdout and stderr into `log`.
-    func start(_ args: [String], log: String) throws -> Process {
+    func start(_ args: [String], log: String, failpoints: String? = nil) throws -> Process {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw EvidenceError(.notFound, "nis2ctl not found next to the test bundle; build it (swift build --product nis2ctl) or set NIS2CTL_PATH")
         }
@@ -86,6 +86,7 @@ struct ReplicationFixture {
         var env = ProcessInfo.processInfo.environment
         env["AWS_ACCESS_KEY_ID"] = SeaweedPeer.accessKey
         env["AWS_SECRET_ACCESS_KEY"] = SeaweedPeer.secretKey
+        if let failpoints { env["NIS2_FAILPOINTS"] = failpoints }
         p.environment = env
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -18,18 +18,21 @@ struct ReplicationTests {
 
         // 1. Kill while a multipart upload of a segment is open (its resume state exists).
         let log1 = f.root + "-crash1.log"
-        let first = try f.start(args, log: log1)
+        // The failpoint stops the run right after its first part is stored, so the kill lands
+        // mid-multipart however fast or loaded the machine is.
+        let first = try f.start(args, log: log1, failpoints: "s3.multipart.part-uploaded=1")
         let stateDir = try f.openStore().tenantPath(f.tenant) + "/replication"
-        let killed1 = try await killWhen(first, deadline: 60) {
-            Self.files(under: stateDir).contains { $0.contains("/upload-") }
+        let killed1 = try await killWhen(first, deadline: 120) {
+            Self.read(log1).contains("failpoint s3.multipart.part-uploaded reached")
         }
+        #expect(Self.files(under: stateDir).contains { $0.contains("/upload-") }, "the multipart resume state exists at the kill")
         #expect(killed1, "the first run ended before any multipart upload started: \(Self.read(log1).suffix(800))")
 
         // 2. Kill between objects: three more objects uploaded and recorded, then SIGKILL.
         let log2 = f.root + "-crash2.log"
-        let second = try f.start(args, log: log2)
-        let killed2 = try await killWhen(second, deadline: 60) {
-            Self.read(log2).components(separatedBy: "uploaded ").count - 1 >= 3
+        let second = try f.start(args, log: log2, failpoints: "replicate.recorded=3")
+        let killed2 = try await killWhen(second, deadline: 120) {
+            Self.read(log2).contains("failpoint replicate.recorded reached")
         }
         #expect(killed2, "the second run ended before three uploads: \(Self.read(log2).suffix(800))")
 

@@ -105,6 +105,7 @@ extension S3ObjectLockStore {
             while next <= min(partCount, configuration.multipartConcurrency) { launch(next); next += 1 }
             while let part = try await group.next() {
                 results.append(part)
+                Failpoint.reach("s3.multipart.part-uploaded")
                 if next <= partCount { launch(next); next += 1 }
             }
             return results.sorted { $0.number < $1.number }

@@ -179,6 +179,7 @@ public actor EvidenceReplicator {
         try progress!.add(receipt, index: index)
         pass.recorded.append(receipt)
         onRecorded(receipt)
+        Failpoint.reach("replicate.recorded")
     }
 
     // MARK: files
