@@ -1,3 +1,4 @@
+import Foundation
 import EvidenceCore
 import Testing
 
@@ -49,5 +50,16 @@ import Testing
         let d = try Timestamp.parse("2026-01-30T10:00:00+01:00")
         #expect(Timestamp.format(d) == "2026-01-30T09:00:00Z")
         #expect(Timestamp.format(try Timestamp.parse("2024-02-29T23:59:59.250-00:30")) == "2024-03-01T00:29:59.250Z")
+    }
+}
+
+@Suite struct TimestampFormatTests {
+    @Test(arguments: [
+        (0.0, "1970-01-01T00:00:00Z"), (951_782_400.0, "2000-02-29T00:00:00Z"), (1_769_850_000.5, "2026-01-31T09:00:00.500Z"),
+        (1_769_849_999.9996, "2026-01-31T09:00:00Z"), (253_402_300_799.0, "9999-12-31T23:59:59Z"), (1_769_850_000.007, "2026-01-31T09:00:00.007Z"),
+    ])
+    func formatsUTCWithMillisecondsOnlyWhenPresent(_ t: Double, _ text: String) throws {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: t)) == text)
+        #expect(abs(try Timestamp.parse(text).timeIntervalSince1970 - t) < 0.001)
     }
 }

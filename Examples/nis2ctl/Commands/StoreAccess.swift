@@ -21,7 +21,7 @@ enum StoreAccess {
     }
 
     static func loadSigner(_ path: String) throws -> Ed25519Signer {
-        guard FileIO_exists(path) else {
+        guard access(path, F_OK) == 0 else {
             throw EvidenceError(.notFound, "no checkpoint signing key at \(path); this store was created without one, so it can be verified but not written")
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -43,6 +43,4 @@ enum StoreAccess {
         let (name, pub) = try NoteKey.parseVerifierKey(text)
         return try Ed25519Verifier(keyName: name, publicKey: pub)
     }
-
-    private static func FileIO_exists(_ p: String) -> Bool { access(p, F_OK) == 0 }
 }

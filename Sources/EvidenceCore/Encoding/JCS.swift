@@ -123,15 +123,28 @@ public enum JCS {
 /// RFC 3339 timestamps in UTC, the only textual time format of the evidence model.
 public enum Timestamp {
     /// `2026-01-31T09:00:00Z`, or with milliseconds when the instant has a fraction.
+    /// Formats by hand (no `String(format:)`): it runs for every evidence record.
     public static func format(_ date: Date) -> String {
         let t = date.timeIntervalSince1970
-        let whole = t.rounded(.down)
-        let ms = Int(((t - whole) * 1000).rounded())
+        var whole = t.rounded(.down)
+        var ms = Int(((t - whole) * 1000).rounded())
+        if ms == 1000 { whole += 1; ms = 0 }
         var tm = tm()
         var secs = time_t(whole)
         gmtime_r(&secs, &tm)
-        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
-        return ms == 0 || ms == 1000 ? base + "Z" : base + String(format: ".%03dZ", ms)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 0x30, count: width)
+            var x = v
+            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(0x30 + x % 10); x /= 10 }
+            out.append(contentsOf: digits)
+        }
+        put(Int(tm.tm_year) + 1900, 4); out.append(0x2d); put(Int(tm.tm_mon) + 1, 2); out.append(0x2d); put(Int(tm.tm_mday), 2)
+        out.append(0x54); put(Int(tm.tm_hour), 2); out.append(0x3a); put(Int(tm.tm_min), 2); out.append(0x3a); put(Int(tm.tm_sec), 2)
+        if ms != 0 { out.append(0x2e); put(ms, 3) }
+        out.append(0x5a)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses RFC 3339 with a mandatory offset (`Z` or `±hh:mm`); a time without an offset is
