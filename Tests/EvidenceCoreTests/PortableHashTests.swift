@@ -1,3 +1,4 @@
+import EvidenceConformance
 import EvidenceCore
 import Testing
 
@@ -60,4 +61,19 @@ struct PortableHashTests {
         }
         #expect(seen.count == 161)
     }
+}
+
+@Test func portableSHA256PassesTheBackendConformanceSuite() throws {
+    try SHA256BackendConformance.run(PortableSHA256())
+}
+
+/// The backend suite can fail: a backend that hashes nodes without the 0x01 prefix is caught.
+@Test func aBackendWithoutTheNodePrefixFailsTheConformanceSuite() {
+    struct NoNodePrefix: SHA256Backend {
+        let inner = PortableSHA256()
+        func hash(_ data: UnsafeRawBufferPointer) -> Digest { inner.hash(data) }
+        func hash(prefix: UInt8, _ data: UnsafeRawBufferPointer) -> Digest { prefix == 0x01 ? inner.hash(data) : inner.hash(prefix: prefix, data) }
+        func makeHasher() -> any IncrementalSHA256 { inner.makeHasher() }
+    }
+    #expect(throws: ConformanceFailure.self) { try SHA256BackendConformance.run(NoNodePrefix()) }
 }

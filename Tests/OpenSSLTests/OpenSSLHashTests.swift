@@ -1,3 +1,4 @@
+import EvidenceConformance
 import EvidenceCore
 import EvidenceOpenSSL
 import Testing
@@ -98,4 +99,8 @@ struct HMACTests {
         #expect(Hex.encode(ContentMD5.digest(Array("abc".utf8))) == "900150983cd24fb0d6963f7d28e17f72")
         #expect(Hex.encode(ContentMD5.digest(Array("message digest".utf8))) == "f96b697d7cb7938d525a2f31aaf161d0")
     }
+}
+
+@Test func openSSLSHA256PassesTheBackendConformanceSuite() throws {
+    try SHA256BackendConformance.run(OpenSSLSHA256())
 }

@@ -1,3 +1,4 @@
+import EvidenceConformance
 import EvidenceCore
 import EvidenceOpenSSL
 import Foundation
