@@ -70,6 +70,8 @@ def main():
             if got.get(idx) != expected[idx]:
                 failures.append(f"round {rnd}: acknowledged record {idx} lost or changed (have {got.get(idx)!r}, sent {expected[idx]!r})")
                 break
+        if (rnd + 1) % 50 == 0:
+            print(f"  {rnd + 1} SIGKILLs so far: {len(expected)} acknowledged records checked, {len(failures)} failures", flush=True)
     # Final full check of every acknowledged record across all rounds.
     cat = run("log", "cat", "--store", store, "--tenant", "acme", "--json")
     have = {json.loads(l)["index"]: json.dumps(json.loads(l)["record"], separators=(",", ":"), sort_keys=True) for l in cat.stdout.splitlines()}
