@@ -5,7 +5,7 @@ import Foundation
 /// `nis2ctl verify id-token`: checks an OpenID Connect ID token the way the relying party
 /// would, so integrators can debug their identity provider set-up.
 enum IdentityCommands {
-    static let all: [CommandSpec] = [verifyIDToken]
+    static let all: [CommandSpec] = [verifyIDToken, OIDCLoginCommand.loginOIDC]
 
     static let verifyIDToken = CommandSpec(
         path: ["verify", "id-token"], summary: "check an OIDC ID token against the provider's keys",
