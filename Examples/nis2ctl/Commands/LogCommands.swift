@@ -112,11 +112,14 @@ enum LogCommands {
                           pass an independently kept copy to detect a replaced key)
           --tsa-ca FILE   trust anchor(s) of the time-stamping authority, PEM
                           (default: the system bundle /etc/ssl/certs/ca-certificates.crt)
+          --checkpoint F  a signed checkpoint kept outside the store (an auditor's or a
+                          witness's copy): the log must still contain it — this detects a
+                          store rolled back to an earlier, self-consistent state
 
         With --store s3://BUCKET[/PREFIX] --endpoint URL [--region R], verifies from a bucket
         written by 'nis2ctl replicate' alone: every version and checksum, then the log.
         """,
-        options: ["store", "tenant", "key", "tsa-ca", "endpoint", "region"], flags: ["json"]
+        options: ["store", "tenant", "key", "tsa-ca", "endpoint", "region", "checkpoint"], flags: ["json"]
     ) { a in
         if a.value("store")?.hasPrefix("s3://") == true { return try await S3Commands.verifyLog(a) }
         let store = try StoreAccess.open(try a.required("store"), signing: false)
@@ -134,6 +137,9 @@ enum LogCommands {
                 if AnchorCheck.mayBeAnchor(rec) { found.append((i, Array(rec))) }
             }
             anchors.check(found, checkpoints: try store.logDirectory(t).checkpoints().raw, into: &r)
+            if let witness = a.value("checkpoint") {
+                try WitnessCheck.check(witness, against: store.logDirectory(t), origin: store.origin(of: t), verifier: verifierKey, records: r.records, into: &r)
+            }
             results.append(r)
         }
         let ok = results.allSatisfy(\.ok)
