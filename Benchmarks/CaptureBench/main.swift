@@ -9,7 +9,8 @@
 //   4. Peak RSS of the `nis2ctl record` process (ru_maxrss), and of one that records `true`.
 //
 // Environment: CAPTURE_BYTES (default 524288000), CAPTURE_EVENT_SECONDS (30),
-// CAPTURE_EVENT_RATE (100000), NIS2CTL_PATH (default: next to this program).
+// CAPTURE_EVENT_RATE (100000), NIS2CTL_PATH (default: next to this program),
+// CAPTURE_ONLY=actions (only part 2: structured actions; prints its lines and a JSON object).
 import CPTY
 import EvidenceCore
 import EvidenceOpenSSL
@@ -24,6 +25,7 @@ let eventSeconds = Double(env["CAPTURE_EVENT_SECONDS"] ?? "") ?? 30
 let eventRate = Int(env["CAPTURE_EVENT_RATE"] ?? "") ?? 100_000
 let nis2ctl = env["NIS2CTL_PATH"] ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nis2ctl").path
 guard FileManager.default.isExecutableFile(atPath: nis2ctl) else { fatalError("nis2ctl not found at \(nis2ctl); build it (swift build -c release) or set NIS2CTL_PATH") }
+let actionsOnly = env["CAPTURE_ONLY"] == "actions"
 let work = NSTemporaryDirectory() + "capture-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer {
@@ -81,6 +83,54 @@ func newStore(_ name: String) -> String {
     return s
 }
 
+func mbps(_ bytes: Int, _ s: Double) -> Double { Double(bytes) / s / 1e6 }
+func f(_ d: Double, _ p: Int = 2) -> String { String(format: "%.\(p)f", d) }
+
+// 2. Structured events through the library recorder.
+struct ActionResult { var offered: Int; var refused: Int; var seconds: Double; var ratio: Double; var logged: Int; var exported: Int; var durable: UInt64 }
+func structuredActions() async throws -> ActionResult {
+    let evStore = newStore("events")
+    let events = try EvidenceStore(at: evStore, backend: OpenSSLSHA256(), signer: nil, clock: SystemWallClock())
+    let tenant = try TenantID("bench")
+    let recorder = try await SessionRecorder.start(try SessionDescriptor(id: "actions", tenant: tenant, principal: "bench#producer", grantID: "g-bench", target: "bench"), in: events)
+    let evStart = now()
+    let target = Int(Double(eventRate) * eventSeconds)
+    var offered = 0
+    var refused = 0
+    let clock = SystemWallClock()
+    while offered < target {
+        let due = min(target, Int((now() - evStart) * Double(eventRate)) + 1)
+        while offered < due {
+            let detail = Array("{\"argv\":[\"systemctl\",\"restart\",\"svc-\(offered % 97)\"],\"n\":\(offered)}".utf8)
+            do { try detail.withUnsafeBytes { try recorder.offer(kind: .command, time: clock.now(), data: $0) } } catch { refused += 1 }
+            offered += 1
+        }
+        if offered < target { usleep(500) }
+    }
+    let producedSeconds = now() - evStart
+    let evSummary = try await recorder.finish(SessionEnding(exitStatus: 0))
+    try events.close()
+    let listed = try SessionRecordings.session("actions", in: events, tenant: tenant)
+    let evExport = try await SessionRecordings.exportAsciicast("actions", from: events, tenant: tenant) { _ in }
+    let eventRatio = Double(min(listed.actions, Int(evExport.actions), Int(evSummary.durableEvents))) / Double(offered)
+    return ActionResult(offered: offered, refused: refused, seconds: producedSeconds, ratio: eventRatio, logged: listed.actions, exported: Int(evExport.actions), durable: evSummary.durableEvents)
+}
+func actionLines(_ a: ActionResult) {
+    print("actions offered / refused                \(a.offered) / \(a.refused) in \(f(a.seconds)) s (\(Int(Double(a.offered) / a.seconds))/s)")
+    print("action capture ratio (log and export)    \(f(a.ratio * 100, 3)) % (log \(a.logged), export \(a.exported), durable \(a.durable))")
+}
+if actionsOnly {
+    let a = try await structuredActions()
+    print("capture-bench, structured actions only (\(eventRate) actions/s for \(Int(eventSeconds)) s)")
+    actionLines(a)
+    print(String(decoding: JCS.canonicalize(JSONValue.object([
+        "bench": .string("capture-actions"), "actionsOffered": .number(Double(a.offered)),
+        "actionsPerSecond": .number(Double(Int(Double(a.offered) / a.seconds))), "actionCaptureRatio": .number(a.ratio),
+    ])), as: UTF8.self))
+    try? FileManager.default.removeItem(atPath: work)
+    exit(0)
+}
+
 // 1. Throughput.
 let writer = "head -c \(totalBytes) /dev/zero | tr '\\0' x"
 func timed(_ argv: [String]) -> (seconds: Double, bytes: Int, status: Int32, rssKiB: Int) {
@@ -136,34 +186,9 @@ let viaRecorder = echoLatencies([nis2ctl, "record", "--store", latStore, "--tena
 let addedP50 = (pct(viaRecorder, 0.5) - pct(viaScript, 0.5)) * 1000
 let addedP99 = (pct(viaRecorder, 0.99) - pct(viaScript, 0.99)) * 1000
 
-// 2. Structured events through the library recorder.
-let evStore = newStore("events")
-let events = try EvidenceStore(at: evStore, backend: OpenSSLSHA256(), signer: nil, clock: SystemWallClock())
-let tenant = try TenantID("bench")
-let recorder = try await SessionRecorder.start(try SessionDescriptor(id: "actions", tenant: tenant, principal: "bench#producer", grantID: "g-bench", target: "bench"), in: events)
-let evStart = now()
-let target = Int(Double(eventRate) * eventSeconds)
-var offered = 0
-var refused = 0
-let clock = SystemWallClock()
-while offered < target {
-    let due = min(target, Int((now() - evStart) * Double(eventRate)) + 1)
-    while offered < due {
-        let detail = Array("{\"argv\":[\"systemctl\",\"restart\",\"svc-\(offered % 97)\"],\"n\":\(offered)}".utf8)
-        do { try detail.withUnsafeBytes { try recorder.offer(kind: .command, time: clock.now(), data: $0) } } catch { refused += 1 }
-        offered += 1
-    }
-    if offered < target { usleep(500) }
-}
-let producedSeconds = now() - evStart
-let evSummary = try await recorder.finish(SessionEnding(exitStatus: 0))
-try events.close()
-let listed = try SessionRecordings.session("actions", in: events, tenant: tenant)
-let evExport = try await SessionRecordings.exportAsciicast("actions", from: events, tenant: tenant) { _ in }
-let eventRatio = Double(min(listed.actions, Int(evExport.actions), Int(evSummary.durableEvents))) / Double(offered)
+let actions = try await structuredActions()
+let offered = actions.offered, eventRatio = actions.ratio, producedSeconds = actions.seconds
 
-func mbps(_ bytes: Int, _ s: Double) -> Double { Double(bytes) / s / 1e6 }
-func f(_ d: Double, _ p: Int = 2) -> String { String(format: "%.\(p)f", d) }
 print("capture-bench (\(totalBytes) bytes of output; \(eventRate) actions/s for \(Int(eventSeconds)) s)")
 print("measure                                  value")
 print("output, bare pseudo-terminal             \(f(mbps(bare.bytes, bare.seconds), 1)) MB/s (\(f(bare.seconds)) s)")
@@ -172,8 +197,7 @@ print("output, nis2ctl record                   \(f(mbps(recorded.bytes, recorde
 print("throughput ratio record / bare           \(f(bare.seconds / recorded.seconds, 3))")
 print("throughput ratio record / script(1)      \(f(script.seconds / recorded.seconds, 3))")
 print("output capture ratio (verified export)   \(f(outputRatio * 100, 3)) % (\(exported.outputBytes) of \(totalBytes) bytes, \(exported.chunksVerified) chunks, export \(f(exportSeconds)) s)")
-print("actions offered / refused                \(offered) / \(refused) in \(f(producedSeconds)) s (\(Int(Double(offered) / producedSeconds))/s)")
-print("action capture ratio (log and export)    \(f(eventRatio * 100, 3)) % (log \(listed.actions), export \(evExport.actions), durable \(evSummary.durableEvents))")
+actionLines(actions)
 print("echo latency script(1) p50 / p99         \(f(pct(viaScript, 0.5) * 1000, 3)) / \(f(pct(viaScript, 0.99) * 1000, 3)) ms (\(viaScript.count) samples)")
 print("echo latency nis2ctl record p50 / p99    \(f(pct(viaRecorder, 0.5) * 1000, 3)) / \(f(pct(viaRecorder, 0.99) * 1000, 3)) ms (\(viaRecorder.count) samples)")
 print("added echo latency p50 / p99             \(f(addedP50, 3)) / \(f(addedP99, 3)) ms (goal p99 < 2 ms)")

@@ -125,6 +125,14 @@ public enum Timestamp {
     /// `2026-01-31T09:00:00Z`, or with milliseconds when the instant has a fraction.
     /// Formats by hand (no `String(format:)`): it runs for every evidence record.
     public static func format(_ date: Date) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        write(date, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `format(date)` as UTF-8 bytes.
+    public static func write(_ date: Date, into out: inout [UInt8]) {
         let t = date.timeIntervalSince1970
         var whole = t.rounded(.down)
         var ms = Int(((t - whole) * 1000).rounded())
@@ -132,19 +140,16 @@ public enum Timestamp {
         var tm = tm()
         var secs = time_t(whole)
         gmtime_r(&secs, &tm)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            var div = 1
+            for _ in 1..<width { div *= 10 }
             var x = v
-            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(0x30 + x % 10); x /= 10 }
-            out.append(contentsOf: digits)
+            while div > 0 { out.append(UInt8(0x30 + (x / div) % 10)); x %= div; div /= 10 }
         }
         put(Int(tm.tm_year) + 1900, 4); out.append(0x2d); put(Int(tm.tm_mon) + 1, 2); out.append(0x2d); put(Int(tm.tm_mday), 2)
         out.append(0x54); put(Int(tm.tm_hour), 2); out.append(0x3a); put(Int(tm.tm_min), 2); out.append(0x3a); put(Int(tm.tm_sec), 2)
         if ms != 0 { out.append(0x2e); put(ms, 3) }
         out.append(0x5a)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses RFC 3339 with a mandatory offset (`Z` or `±hh:mm`); a time without an offset is

@@ -61,6 +61,8 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
     private var endWritten = false
     private var stopping = false
     private var sealerDone = false
+    private var actions: ActionRecordEncoder
+    private var actionRecord: [UInt8] = []
 
     /// Opens the session: writes `session.start` durably, then accepts events.
     public static func start(_ session: SessionDescriptor, objects: any WORMStore, log: LogWriter, backend: any SHA256Backend,
@@ -81,6 +83,8 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
     private init(_ session: SessionDescriptor, objects: any WORMStore, log: LogWriter, backend: any SHA256Backend, clock: any WallClock, policy: RecordingPolicy) {
         self.session = session; self.objects = objects; self.log = log; self.backend = backend; self.clock = clock
         self.policy = policy; self.startTime = clock.now()
+        actions = ActionRecordEncoder(session: session)
+        actionRecord.reserveCapacity(SessionEvent.maxActionBytes + 1024)
         open.reserveCapacity(policy.chunkBytes + 64 << 10)
     }
 
@@ -131,23 +135,23 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
 
     /// `offer` without copying the data first (for terminal relays).
     public func offer(kind: SessionEvent.Kind, time: Date, data: UnsafeRawBufferPointer) throws {
-        var actionDetail: JSONValue?
-        if kind.isPrivilegedAction {
-            guard data.count <= SessionEvent.maxActionBytes, case .object = try? JSONParser.parse(data, limits: JSONLimits(maxBytes: SessionEvent.maxActionBytes)) else {
-                throw EvidenceError(.malformedInput, "a \(kind.rawValue) action must be one JSON object of at most \(SessionEvent.maxActionBytes) bytes")
-            }
-            actionDetail = try JSONParser.parse(data)
-        } else if kind == .maskedInput && data.count != 0 {
+        let isAction = kind.isPrivilegedAction
+        if kind == .maskedInput && data.count != 0 {
             throw EvidenceError(.malformedInput, "maskedInput events carry no data: the keystrokes must never reach the recorder")
-        } else if data.count > ChunkFormat.maxEventBytes {
+        } else if !isAction && data.count > ChunkFormat.maxEventBytes {
             throw EvidenceError(.malformedInput, "an event holds at most \(ChunkFormat.maxEventBytes) bytes; split larger output")
         }
         cond.lock()
         defer { cond.unlock() }
+        // An action is read once, into the recorder's reusable buffers (hence under the lock).
+        if isAction && !actions.take(data) {
+            throw EvidenceError(.malformedInput, "a \(kind.rawValue) action must be one JSON object of at most \(SessionEvent.maxActionBytes) bytes")
+        }
         if let failure { throw failure }
         let now = ContinuousClock.now
         try checkBoundLocked(now)
         let size = data.count + ChunkFormat.frameOverhead
+        var waited = false
         while open.count + unackedBytes + size > policy.maxBufferedBytes && open.count > 0 {
             if policy.mode == .bestEffort && unackedBytes > 0 {
                 noteDroppedLocked(time: time, bytes: data.count)
@@ -158,8 +162,11 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
             let deadline = oldest + policy.durabilityBound
             if ContinuousClock.now >= deadline { try checkBoundLocked(ContinuousClock.now); break }
             _ = cond.wait(until: Date() + max(0.0005, Self.seconds(ContinuousClock.now.duration(to: deadline))))
+            waited = true
             if let failure { throw failure }
         }
+        // Another thread's offer may have used the action buffers while this one waited.
+        if waited && isAction { _ = actions.take(data) }
         let seq = nextEvent
         nextEvent += 1
         if openEvents == 0 {
@@ -174,8 +181,10 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
         openEvents += 1
         openLast = time
         do {
-            if let actionDetail {
-                try log.append(record("session.action", ["action": .string(kind.rawValue), "event": .number(Double(seq)), "detail": actionDetail], time: time).canonicalBytes())
+            if isAction {
+                // The same bytes as record("session.action", ["action", "event", "detail"]).canonicalBytes().
+                actions.record(kind: kind, event: seq, time: time, into: &actionRecord)
+                try log.append(actionRecord)
             } else if kind == .maskedInput && !inMaskedRun {
                 inMaskedRun = true
                 maskedRuns += 1
