@@ -18,10 +18,15 @@ public final class ECDSAP256Signer: Signer, @unchecked Sendable {
 
     /// Loads a P-256 private key from PEM (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
     public init(keyName: String, pem: String) throws {
+        // The memory BIO reads the bytes in place, so it must only be used while they are
+        // pinned: an array passed as a pointer argument is valid for that one call only.
         let bytes = Array(pem.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw OpenSSLError("out of memory") }
-        defer { BIO_free(bio) }
-        guard let k = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+        let loaded = bytes.withUnsafeBytes { raw -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        }
+        guard let k = loaded else {
             throw OpenSSLError("the PEM for key '\(keyName)' holds no readable private key; expected an unencrypted P-256 key (openssl ecparam -name prime256v1 -genkey)")
         }
         do {
@@ -105,9 +110,12 @@ public final class ECDSAP256Verifier: SignatureVerifier, @unchecked Sendable {
     /// From a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), as `openssl pkey -pubout` writes it.
     public init(keyName: String, pem: String) throws {
         let bytes = Array(pem.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw OpenSSLError("out of memory") }
-        defer { BIO_free(bio) }
-        guard let k = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
+        let loaded = bytes.withUnsafeBytes { raw -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+        }
+        guard let k = loaded else {
             throw OpenSSLError("the PEM for key '\(keyName)' holds no readable public key (expected -----BEGIN PUBLIC KEY-----)")
         }
         do { publicKey = try ECDSAP256Key.checkedPublicPoint(k, keyName: keyName) } catch { EVP_PKEY_free(k); throw error }

@@ -19,16 +19,22 @@ public struct TSATrustAnchors: Sendable, Hashable {
 
     public init(pem: [UInt8], origin: String) throws {
         guard pem.count <= 4 << 20 else { throw TSAError(.configuration, "RFC 3161: trust anchor file \(origin) is over 4 MiB") }
-        var ders: [[UInt8]] = []
-        guard let bio = pem.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw TSAError(.configuration, "out of memory") }
-        defer { BIO_free(bio) }
-        while ders.count < 1000, let x = PEM_read_bio_X509(bio, nil, nil, nil) {
-            defer { X509_free(x) }
-            let n = i2d_X509(x, nil)
-            guard n > 0 else { continue }
-            var out = [UInt8](repeating: 0, count: Int(n))
-            out.withUnsafeMutableBufferPointer { b in var p = b.baseAddress; _ = i2d_X509(x, &p) }
-            ders.append(out)
+        // The memory BIO reads `pem` in place: every read happens inside withUnsafeBytes, so
+        // the bytes stay alive for as long as OpenSSL looks at them (an optimised build
+        // would otherwise free the array after its last use).
+        let ders: [[UInt8]] = try pem.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { throw TSAError(.configuration, "out of memory") }
+            defer { BIO_free(bio) }
+            var found: [[UInt8]] = []
+            while found.count < 1000, let x = PEM_read_bio_X509(bio, nil, nil, nil) {
+                defer { X509_free(x) }
+                let n = i2d_X509(x, nil)
+                guard n > 0 else { continue }
+                var out = [UInt8](repeating: 0, count: Int(n))
+                out.withUnsafeMutableBufferPointer { b in var p = b.baseAddress; _ = i2d_X509(x, &p) }
+                found.append(out)
+            }
+            return found
         }
         ERR_clear_error()
         guard !ders.isEmpty else { throw TSAError(.configuration, "RFC 3161: no PEM certificate in \(origin); give the TSA's root CA certificate") }
