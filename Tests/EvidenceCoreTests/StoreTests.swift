@@ -68,3 +68,11 @@ import Testing
         #expect((try? TenantID("acme-gmbh.eu_1")) != nil)
     }
 }
+
+@Test func aRecordWithABodyAtTheParserDepthLimitReadsBack() throws {
+    var body = JSONValue.number(1)
+    for _ in 0..<63 { body = .array([body]) }   // 64 levels: the most a body may have when parsed
+    _ = try JSONParser.parse(JCS.canonicalize(body))
+    let r = EvidenceRecord(kind: "session.action", tenant: try TenantID("acme"), time: Date(timeIntervalSince1970: 0), body: .object(["action": body]))
+    #expect(try EvidenceRecord(canonicalBytes: r.canonicalBytes()) == r)
+}

@@ -32,7 +32,9 @@ public struct EvidenceRecord: Hashable, Sendable {
 
     /// Reads a record back from log bytes; refuses anything that is not one of ours.
     public init(canonicalBytes bytes: some ContiguousBytes) throws {
-        guard case .object(let o) = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: 64 << 20)) else {
+        // Bodies are accepted up to 64 levels deep when written (the JSON parser's default);
+        // the record wraps them in two more, so reading allows twice that.
+        guard case .object(let o) = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: 64 << 20, maxDepth: 128)) else {
             throw EvidenceError(.malformedInput, "an evidence record is a JSON object")
         }
         guard o["v"]?.numberValue == 1, let kind = o["kind"]?.stringValue, let t = o["tenant"]?.stringValue,
