@@ -17,7 +17,6 @@ see scripts/apt-packages.txt).
 import http.cookiejar
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -27,32 +26,19 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ next to the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llng_saml import forms, stop  # noqa: E402  (same portal process handling and form parser)
+from llng_saml import forms, instance_config, stop  # noqa: E402  (same instance set-up, process handling and form parser)
 
 CLIENT_ID = "msp-client"
 
 
 def start(d, port, redirect_uri):
     d = os.path.abspath(d)
-    for sub in ("conf", "sessions/lock", "psessions/lock", "notifications", "cache"):
-        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    c = instance_config(d, port)
     key, pub = os.path.join(d, "oidc-sig.key"), os.path.join(d, "oidc-sig.pub")
     if not os.path.exists(pub):
         subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
         subprocess.run(["openssl", "rsa", "-in", key, "-pubout", "-out", pub], check=True, capture_output=True)
-    ini = open("/etc/lemonldap-ng/lemonldap-ng.ini").read()
-    ini = re.sub(r"(?m)^dirName\s*=\s*/var/lib/lemonldap-ng/conf", "dirName = " + d + "/conf", ini)
-    ini = ini.replace("/var/lib/lemonldap-ng/cache", d + "/cache")
-    open(os.path.join(d, "lemonldap-ng.ini"), "w").write(ini)
-    c = json.load(open("/var/lib/lemonldap-ng/conf/lmConf-1.json"))
     c.update({
-        "cfgNum": 1, "portal": "http://127.0.0.1:%d/" % port, "domain": "127.0.0.1", "securedCookie": 0,
-        "globalStorageOptions": {"Directory": d + "/sessions", "LockDirectory": d + "/sessions/lock",
-                                 "generateModule": "Lemonldap::NG::Common::Apache::Session::Generate::SHA256"},
-        "persistentStorageOptions": {"Directory": d + "/psessions", "LockDirectory": d + "/psessions/lock"},
-        "notificationStorageOptions": {"dirName": d + "/notifications"},
-        "localSessionStorageOptions": {**c.get("localSessionStorageOptions", {}), "cache_root": d + "/cache"},
-        "authentication": "Demo", "userDB": "Same", "passwordDB": "Demo",
         "issuerDBOpenIDConnectActivation": 1, "oidcServiceMetaDataIssuer": "http://127.0.0.1:%d" % port,
         "oidcServicePrivateKeySig": open(key).read(), "oidcServicePublicKeySig": open(pub).read(),
         "oidcServiceKeyIdSig": "llng-rs256-1",

@@ -33,14 +33,12 @@ import zlib
 ENTITY = "http://127.0.0.1:%d/saml/metadata"
 
 
-def start(d, port, sp_metadata):
-    d = os.path.abspath(d)
+def instance_config(d, port):
+    """Prepares a private LemonLDAP::NG instance in DIR (its own ini, sessions and cache, Demo
+    users) and returns the base portal configuration for 127.0.0.1:PORT; callers add the
+    issuer they need (SAML here, OIDC in llng_oidc.py) and write it with the portal."""
     for sub in ("conf", "sessions/lock", "psessions/lock", "notifications", "cache"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
-    key, crt = os.path.join(d, "saml-sig.key"), os.path.join(d, "saml-sig.crt")
-    if not os.path.exists(crt):
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
-                        "-days", "3650", "-subj", "/CN=llng-idp.test"], check=True, capture_output=True)
     ini = open("/etc/lemonldap-ng/lemonldap-ng.ini").read()
     ini = re.sub(r"(?m)^dirName\s*=\s*/var/lib/lemonldap-ng/conf", "dirName = " + d + "/conf", ini)
     ini = ini.replace("/var/lib/lemonldap-ng/cache", d + "/cache")
@@ -54,6 +52,18 @@ def start(d, port, sp_metadata):
         "notificationStorageOptions": {"dirName": d + "/notifications"},
         "localSessionStorageOptions": {**c.get("localSessionStorageOptions", {}), "cache_root": d + "/cache"},
         "authentication": "Demo", "userDB": "Same", "passwordDB": "Demo",
+    })
+    return c
+
+
+def start(d, port, sp_metadata):
+    d = os.path.abspath(d)
+    c = instance_config(d, port)
+    key, crt = os.path.join(d, "saml-sig.key"), os.path.join(d, "saml-sig.crt")
+    if not os.path.exists(crt):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                        "-days", "3650", "-subj", "/CN=llng-idp.test"], check=True, capture_output=True)
+    c.update({
         "issuerDBSAMLActivation": 1, "samlEntityID": ENTITY % port,
         "samlServicePrivateKeySig": open(key).read(), "samlServicePrivateKeySigPwd": "",
         "samlServicePublicKeySig": open(crt).read(), "samlServiceSignatureMethod": "RSA_SHA256",
