@@ -186,16 +186,7 @@ public final class LogWriter: @unchecked Sendable {
 
     private func currentRoot() -> Digest {
         // Caller holds the lock. `tree` holds whole blocks; `block` the ragged tail.
-        var t = tree
-        for (h, height) in zip(block.hashes, Self.heights(of: block.size)) {
-            t.append(subtree: h, height: height, using: backend)
-        }
-        return t.root(using: backend)
-    }
-
-    /// Heights of the perfect subtrees of a tree of `size` leaves, largest first.
-    static func heights(of size: UInt64) -> [Int] {
-        (0..<64).reversed().filter { size & (1 << UInt64($0)) != 0 }
+        tree.root(extendedBy: block, using: backend)
     }
 
     /// Makes everything appended so far durable, then signs and stores a checkpoint of it.

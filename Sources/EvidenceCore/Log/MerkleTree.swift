@@ -44,6 +44,16 @@ public struct CompactRange: Sendable, Equatable {
         size += 1 << UInt64(height)
     }
 
+    /// The root of this range followed by `tail`, a range that started where this one ends
+    /// (a whole number of `tail`'s largest subtree). The log keeps complete 256-leaf blocks
+    /// in one range and the ragged last block in another; this joins them.
+    public func root(extendedBy tail: CompactRange, using h: some SHA256Backend) -> Digest {
+        var t = self
+        let heights = (0..<64).reversed().filter { tail.size & (1 << UInt64($0)) != 0 }
+        for (hash, height) in zip(tail.hashes, heights) { t.append(subtree: hash, height: height, using: h) }
+        return t.root(using: h)
+    }
+
     /// RFC 9162 MTH of the leaves so far; the hash of the empty string for an empty tree.
     public func root(using h: some SHA256Backend) -> Digest {
         guard var acc = hashes.last else { return h.hash(bytes: [UInt8]()) }

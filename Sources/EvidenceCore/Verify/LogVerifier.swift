@@ -96,7 +96,7 @@ public struct LogVerifier {
         func checkCheckpoints(at size: UInt64) {
             while nextCP < sorted.count && sorted[nextCP].cp.size == size {
                 let (n, cp) = sorted[nextCP]
-                let root = Self.root(tree: tree, block: block, backend: backend)
+                let root = tree.root(extendedBy: block, using: backend)
                 if root != cp.root {
                     fail("checkpoint #\(n) (size \(cp.size)): records 0..<\(cp.size) do not hash to its signed root — records \(lastGoodCP)..<\(cp.size) (or the checkpoint) were altered")
                 } else {
@@ -172,11 +172,5 @@ public struct LogVerifier {
             v.notes.append("no signed checkpoint yet: the \(v.records) records are not committed by any signature")
         }
         return v
-    }
-
-    static func root(tree: CompactRange, block: CompactRange, backend: some SHA256Backend) -> Digest {
-        var t = tree
-        for (h, height) in zip(block.hashes, LogWriter.heights(of: block.size)) { t.append(subtree: h, height: height, using: backend) }
-        return t.root(using: backend)
     }
 }
