@@ -9,16 +9,21 @@ import Glibc
 /// such as a SeaweedFS or MinIO next to the recorder. Anything else (https, another host) goes
 /// to `fallback` (URLSession by default), so TLS is never handled here.
 ///
-/// Why: on Linux URLSession runs through libcurl with a fixed cost per request and copies each
-/// request body; here a part goes from its buffer to the socket with no copy, on keep-alive
-/// connections with TCP_NODELAY, each exchange on its own thread so parts in flight never
-/// wait for the cooperative pool.
+/// Why: on Linux URLSession runs through libcurl with a fixed cost per request and takes each
+/// request body as `Data` in memory; here a file-region body (a multipart part) goes from the
+/// page cache to the socket with `sendfile(2)` (no copy through this process, no buffer per
+/// part; where `sendfile` is refused, `pread` and `send` through one 256 KiB buffer), an
+/// in-memory body from its buffer with no copy, on keep-alive connections with TCP_NODELAY,
+/// each exchange on its own thread so parts in flight never wait for the cooperative pool.
+/// Memory per exchange is that thread's stack and the response; never the part.
 ///
 /// Guarantees: bounded responses (status line and headers at most 64 KiB, 200 headers; a body
 /// above `maxResponseBytes` is refused; chunked bodies bounded the same way); a connection is
 /// reused only after a complete, well-framed exchange; a request on a reused connection that
 /// the server had closed is sent again once on a new connection (no byte of a response had
-/// arrived). Refuses: HTTP versions other than 1.0/1.1, malformed framing.
+/// arrived); a file region is sent from its own offset on every attempt, and a file that ends
+/// before the region does is reported as truncated (`.io`, the connection is closed, never
+/// reused). Refuses: HTTP versions other than 1.0/1.1, malformed framing.
 public final class LoopbackHTTPTransport: S3HTTPTransport {
     public let maxResponseBytes: Int
     private let fallback: any S3HTTPTransport
@@ -51,8 +56,14 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
             let reused = attempt == 0 ? idle.withLock { $0[port]?.popLast() } : nil
             let fd = try reused ?? Self.connect(port: port, timeout: timeout)
             do {
-                try Self.writeAll(fd, head)
-                try request.body.withUnsafeBytes { try Self.writeAll(fd, $0) }
+                switch request.body {
+                case .bytes(let body):
+                    try Self.writeAll(fd, head)
+                    try body.withUnsafeBytes { try Self.writeAll(fd, $0) }
+                case .fileRegion(let region):
+                    try head.withUnsafeBytes { try Self.writeAll(fd, $0, flags: MSG_MORE) }   // one segment with the body's start
+                    try Self.sendRegion(fd, region)
+                }
                 var reader = ResponseReader(fd: fd, maxBody: maxResponseBytes)
                 let (response, keepAlive) = try reader.read(isHead: request.method == "HEAD")
                 if keepAlive { release(fd, port: port) } else { Glibc.close(fd) }
@@ -86,7 +97,7 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
         var headers = r.headers
         if headers["host"] == nil { headers["host"] = r.url.host.map { h in r.url.port.map { "\(h):\($0)" } ?? h } }
         headers["expect"] = nil
-        if !r.body.isEmpty || r.method == "PUT" || r.method == "POST" { headers["content-length"] = String(r.body.count) }
+        if r.body.count > 0 || r.method == "PUT" || r.method == "POST" { headers["content-length"] = String(r.body.count) }
         for (k, v) in headers where !v.isEmpty {
             guard !k.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !v.contains(where: { $0 == "\r" || $0 == "\n" }) else {
                 throw EvidenceError(.malformedInput, "header '\(k.prefix(40))' contains a line break; refused")
@@ -119,16 +130,55 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try writeAll(fd, $0) } }
 
-    static func writeAll(_ fd: Int32, _ p: UnsafeRawBufferPointer) throws {
+    static func writeAll(_ fd: Int32, _ p: UnsafeRawBufferPointer, flags: Int = 0) throws {
         var off = 0
         while off < p.count {
-            let n = Glibc.send(fd, p.baseAddress! + off, p.count - off, Int32(MSG_NOSIGNAL))
+            let n = Glibc.send(fd, p.baseAddress! + off, p.count - off, Int32(MSG_NOSIGNAL) | Int32(flags))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 if errno == EPIPE || errno == ECONNRESET { throw ConnectionClosedEarly() }
                 throw EvidenceError(.io, "sending to 127.0.0.1 failed: \(String(cString: strerror(errno)))")
             }
             off += n
+        }
+    }
+}
+
+extension LoopbackHTTPTransport {
+    /// Sends `region` of its file on socket `fd` with `sendfile(2)`, from the region's offset
+    /// (so a retry sends the same bytes); falls back to `pread` + `send` through a 256 KiB
+    /// buffer where the kernel refuses `sendfile` for this file (EINVAL, ENOSYS, EOPNOTSUPP).
+    static func sendRegion(_ fd: Int32, _ region: S3FileRegion) throws {
+        let file = region.file
+        var offset = off_t(region.offset)
+        let end = off_t(region.offset) + off_t(region.length)
+        while offset < end {
+            let n = Glibc.sendfile(fd, file.fd, &offset, Int(min(end - offset, 1 << 30)))
+            if n > 0 { continue }   // sendfile moved `offset` past what it sent
+            if n == 0 { throw file.truncated(at: UInt64(offset) + 1) }
+            switch errno {
+            case EINTR: continue
+            case EINVAL, ENOSYS, EOPNOTSUPP:
+                try copyRegion(fd, file: file, from: UInt64(offset), to: UInt64(end))
+                return
+            case EPIPE, ECONNRESET: throw ConnectionClosedEarly()
+            case EAGAIN: throw EvidenceError(.io, "sending a part of '\(file.path)' to 127.0.0.1 timed out; the S3 service is not reading, check that it is up")
+            case let e: throw EvidenceError(.io, "sending '\(file.path)' to 127.0.0.1 failed: \(String(cString: strerror(e)))")
+            }
+        }
+    }
+
+    /// The `sendfile` fallback: bytes [from, to) of `file` through one small buffer.
+    static func copyRegion(_ fd: Int32, file: S3SourceFile, from: UInt64, to: UInt64) throws {
+        let size = 256 << 10
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { buf.deallocate() }
+        var at = from
+        while at < to {
+            let n = Int(min(UInt64(size), to - at))
+            try file.readFully(into: buf, count: n, offset: at)
+            try writeAll(fd, UnsafeRawBufferPointer(start: buf, count: n))
+            at += UInt64(n)
         }
     }
 }

@@ -41,12 +41,26 @@ public struct S3Client: Sendable {
     public func send(method: String, objectKey: String?, query: [(String, String)] = [],
                      headers: [String: String] = [:], bodyData body: Data,
                      payloadSHA256: Digest? = nil) async throws -> S3HTTPResponse {
+        try await send(method: method, objectKey: objectKey, query: query, headers: headers, httpBody: .bytes(body), payloadSHA256: payloadSHA256)
+    }
+
+    /// As `send(method:objectKey:query:headers:body:payloadSHA256:)`, for in-memory bytes or a
+    /// region of a file. A file region is hashed from the file when `payloadSHA256` is nil, and
+    /// every attempt (a retry after a 5xx too) sends the same region again.
+    public func send(method: String, objectKey: String?, query: [(String, String)] = [],
+                     headers: [String: String] = [:], httpBody body: S3HTTPBody,
+                     payloadSHA256: Digest? = nil) async throws -> S3HTTPResponse {
         var lowered: [String: String] = [:]
         for (k, v) in headers { lowered[k.lowercased()] = v }
         guard lowered["x-amz-bypass-governance-retention"] == nil else {
             throw EvidenceError(.unsupported, "this library never sends x-amz-bypass-governance-retention: retention is never bypassed")
         }
-        let payloadHex = (payloadSHA256 ?? OpenSSLSHA256().hash(bytes: body)).hex
+        let payloadHex: String
+        switch (payloadSHA256, body) {
+        case (let given?, _): payloadHex = given.hex
+        case (nil, .bytes(let d)): payloadHex = OpenSSLSHA256().hash(bytes: d).hex
+        case (nil, .fileRegion(let r)): payloadHex = try r.file.sha256(offset: r.offset, length: UInt64(r.length)).hex
+        }
         let (url, host, path) = try location(objectKey: objectKey, query: query)
         var attempt = 0
         while true {
@@ -89,7 +103,16 @@ public struct S3Client: Sendable {
     public func expectSuccess(method: String, objectKey: String?, query: [(String, String)] = [],
                               headers: [String: String] = [:], bodyData: Data, payloadSHA256: Digest? = nil,
                               what: String) async throws -> S3HTTPResponse {
-        let r = try await send(method: method, objectKey: objectKey, query: query, headers: headers, bodyData: bodyData, payloadSHA256: payloadSHA256)
+        try await expectSuccess(method: method, objectKey: objectKey, query: query, headers: headers, httpBody: .bytes(bodyData),
+                                payloadSHA256: payloadSHA256, what: what)
+    }
+
+    /// As `expectSuccess(method:objectKey:query:headers:body:payloadSHA256:what:)`, for bytes or a file region.
+    @discardableResult
+    public func expectSuccess(method: String, objectKey: String?, query: [(String, String)] = [],
+                              headers: [String: String] = [:], httpBody: S3HTTPBody, payloadSHA256: Digest? = nil,
+                              what: String) async throws -> S3HTTPResponse {
+        let r = try await send(method: method, objectKey: objectKey, query: query, headers: headers, httpBody: httpBody, payloadSHA256: payloadSHA256)
         guard (200..<300).contains(r.status) else { throw S3ErrorDocument.error(from: r, what: what, configuration: configuration) }
         return r
     }

@@ -9,11 +9,57 @@ public struct S3HTTPRequest: Sendable {
     public var method: String
     public var url: URL
     public var headers: [String: String]
-    /// `Data`, so a multipart part read from disk reaches the HTTP layer without a copy.
-    public var body: Data
+    /// In-memory bytes, or a region of an open file (a multipart part), which a transport
+    /// may send straight from the file without holding it in memory.
+    public var body: S3HTTPBody
+
+    public init(method: String, url: URL, headers: [String: String], body: S3HTTPBody) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body
+    }
 
     public init(method: String, url: URL, headers: [String: String], body: Data) {
-        self.method = method; self.url = url; self.headers = headers; self.body = body
+        self.init(method: method, url: url, headers: headers, body: .bytes(body))
+    }
+}
+
+/// A request body: bytes in memory, or `length` bytes of an open file from `offset`.
+public enum S3HTTPBody: Sendable {
+    case bytes(Data)
+    case fileRegion(S3FileRegion)
+
+    /// The body's length in bytes (the Content-Length).
+    public var count: Int {
+        switch self {
+        case .bytes(let d): d.count
+        case .fileRegion(let r): r.length
+        }
+    }
+
+    /// The whole body in memory: the bytes, or the file region read with `pread`. For a
+    /// transport that cannot stream from a file; memory is then the region's length.
+    /// Throws when the file no longer holds the region (truncated since the upload began).
+    public func data() throws -> Data {
+        switch self {
+        case .bytes(let d): d
+        case .fileRegion(let r): try r.file.readData(offset: r.offset, count: r.length)
+        }
+    }
+}
+
+/// `length` bytes of `file` from `offset`. The region holds the file open (the descriptor is
+/// closed when the last `S3SourceFile` reference goes), so a retried request sends the same
+/// bytes of the same file again.
+public struct S3FileRegion: Sendable {
+    public let file: S3SourceFile
+    public let offset: UInt64
+    public let length: Int
+
+    /// Refuses a region that does not lie inside the file as it was when opened.
+    public init(file: S3SourceFile, offset: UInt64, length: Int) throws {
+        guard length >= 0, offset <= file.size, UInt64(length) <= file.size - offset else {
+            throw EvidenceError(.malformedInput, "region of \(length) bytes at offset \(offset) lies outside '\(file.path)' (\(file.size) bytes)")
+        }
+        self.file = file; self.offset = offset; self.length = length
     }
 }
 
@@ -39,6 +85,11 @@ public protocol S3HTTPTransport: Sendable {
 
 /// FoundationNetworking `URLSession` transport: no cache, no cookies, no redirects followed
 /// (a redirect from S3 means a wrong region or endpoint and is reported as such).
+///
+/// A file-region body (a multipart part) is read into memory before it is handed to
+/// URLSession, which takes request bodies as `Data`: with this transport an upload holds
+/// about `multipartPartSize` x `multipartConcurrency` bytes of parts (`LoopbackHTTPTransport`
+/// sends parts straight from the file instead).
 public final class URLSessionS3Transport: S3HTTPTransport {
     private let session: URLSession
     /// Bounded response: a body above this size is refused (GETs of evidence objects are
@@ -62,9 +113,10 @@ public final class URLSessionS3Transport: S3HTTPTransport {
         var r = URLRequest(url: request.url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         r.httpMethod = request.method
         for (k, v) in request.headers where k != "host" { r.setValue(v, forHTTPHeaderField: k) }
-        if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
-            r.httpBody = request.body
-            r.setValue(String(request.body.count), forHTTPHeaderField: "content-length")
+        if request.body.count > 0 || request.method == "PUT" || request.method == "POST" {
+            let body = try request.body.data()
+            r.httpBody = body
+            r.setValue(String(body.count), forHTTPHeaderField: "content-length")
             // libcurl would otherwise send `Expect: 100-continue` on large bodies and wait a round
             // trip (up to a second) before sending the part.
             r.setValue("", forHTTPHeaderField: "expect")

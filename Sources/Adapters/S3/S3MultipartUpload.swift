@@ -23,25 +23,45 @@ struct UploadedPart: Sendable {
 }
 
 extension S3ObjectLockStore {
-    /// Uploads a file (a session recording, a sealed segment) under `key`, streaming it in
-    /// parts of `multipartPartSize` with `multipartConcurrency` parts in flight, so memory stays
-    /// about partSize x concurrency whatever the file size.
+    /// Uploads a file (a session recording, a sealed segment) under `key` in parts of
+    /// `multipartPartSize`, `multipartConcurrency` parts in flight.
     ///
-    /// Every part carries `Content-MD5` and `x-amz-checksum-sha256`; the object carries the
-    /// lock headers of `retention` and the whole-file SHA-256 (hashed in a first pass). With
-    /// `stateFile`, progress is saved there: after a crash, calling again with the same file,
-    /// key and state file resumes the same upload (parts already stored are checked against
-    /// their SHA-256 and kept), and a call after a completed upload returns the stored object
-    /// instead of writing a second one. Refuses: an existing different object under `key`.
+    /// Two passes over the file. The first reads each byte once (256 KiB reads through a 2 MiB
+    /// ring) and computes the whole-file SHA-256 and each part's MD5 and SHA-256 from the same
+    /// buffers. The second sends each part as a region of the file (`S3HTTPBody.fileRegion`):
+    /// `LoopbackHTTPTransport` sends it with `sendfile(2)` straight from the page cache, so
+    /// memory stays a few MiB whatever the file size, part size and parts in flight;
+    /// `URLSessionS3Transport` reads each part into memory first (about partSize x concurrency).
+    ///
+    /// Every part carries `Content-MD5`, `x-amz-checksum-sha256` and the signed payload SHA-256
+    /// of the first pass, and its ETag must equal that MD5; so the stored object is exactly the
+    /// bytes of the whole-file SHA-256 (stored as `x-amz-meta-evidence-sha256`, with the lock
+    /// headers of `retention`). A file changed after the first pass is refused
+    /// (`.verificationFailed`), a file truncated during the upload too (`.io`), and the upload
+    /// is then never completed. With `stateFile`, progress is saved there: after a crash,
+    /// calling again with the same file, key and state file resumes the same upload (parts
+    /// already stored are checked against their SHA-256 and kept), and a call after a completed
+    /// upload returns the stored object instead of writing a second one. Refuses: an existing
+    /// different object under `key`.
     public func uploadFile(at path: String, key: String, retention: RetentionPolicy,
                            stateFile: String? = nil) async throws -> StoredObjectInfo {
         try ObjectKey.validate(key)
         try checkRetention(retention, key: key)
-        let file = try RecordingFile(path: path)
-        defer { file.close() }
-        let sha = try file.sha256()
+        let file = try S3SourceFile(path: path)
+        let partSize = configuration.multipartPartSize
+        let partCount = Int((file.size + UInt64(partSize) - 1) / UInt64(partSize))
+        guard partCount <= 10_000 else {
+            throw EvidenceError(.malformedInput, "'\(path)' needs \(partCount) parts of \(partSize) bytes; S3 allows 10,000: raise multipartPartSize")
+        }
+        // A file under one part goes up in one PUT of the bytes read here.
+        let small = file.size < UInt64(partSize) ? try file.read(offset: 0, count: Int(file.size)) : nil
+        let snapshot: FileSnapshot
+        if let small { snapshot = FileSnapshot(sha256: OpenSSLSHA256().hash(bytes: small), parts: []) } else {
+            snapshot = try await FileSnapshot.compute(file, partSize: partSize)
+        }
+        let sha = snapshot.sha256
         var state = stateFile.flatMap { try? JSONDecoder().decode(MultipartUploadState.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
-        if let s = state, s.key != key || s.sha256 != sha.hex || s.size != file.size || s.partSize != configuration.multipartPartSize {
+        if let s = state, s.key != key || s.sha256 != sha.hex || s.size != file.size || s.partSize != partSize {
             state = nil   // state of another file or layout: start afresh
         }
         if let existing = try await head(key) {
@@ -51,10 +71,7 @@ extension S3ObjectLockStore {
             }
             throw EvidenceError(.immutable, "object '\(key)' already exists in bucket '\(configuration.bucket)' (SHA-256 \(existing.sha256.hex)); write-once keys are never overwritten")
         }
-        if file.size < UInt64(configuration.multipartPartSize) {
-            let bytes = try file.read(offset: 0, count: Int(file.size))
-            return try await put(key, bytes: bytes, retention: retention)
-        }
+        if let small { return try await put(key, bytes: small, retention: retention) }
         let objectKey = configuration.objectKey(key)
         var done: [Int: UploadedPart] = [:]
         if let s = state {
@@ -74,32 +91,27 @@ extension S3ObjectLockStore {
             guard let id = try S3XML.parse(r.body, maxBytes: 64 << 10, maxElements: 100, what: "CreateMultipartUpload").value("UploadId"), !id.isEmpty else {
                 throw EvidenceError(.malformedInput, "CreateMultipartUpload for '\(key)' returned no UploadId")
             }
-            state = MultipartUploadState(key: key, sha256: sha.hex, size: file.size, partSize: configuration.multipartPartSize, uploadID: id)
+            state = MultipartUploadState(key: key, sha256: sha.hex, size: file.size, partSize: partSize, uploadID: id)
             if let stateFile { try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: stateFile), options: .atomic) }
         }
         let uploadID = state!.uploadID
-        let partSize = configuration.multipartPartSize
-        let partCount = Int((file.size + UInt64(partSize) - 1) / UInt64(partSize))
-        guard partCount <= 10_000 else {
-            throw EvidenceError(.malformedInput, "'\(path)' needs \(partCount) parts of \(partSize) bytes; S3 allows 10,000: raise multipartPartSize")
-        }
         let known = done
         let uploaded = try await withThrowingTaskGroup(of: UploadedPart.self) { group in
             var results: [UploadedPart] = []
             var next = 1
             func launch(_ n: Int) {
                 group.addTask {
-                    let offset = UInt64(n - 1) * UInt64(partSize)
-                    let bytes = try file.readData(offset: offset, count: Int(min(UInt64(partSize), file.size - offset)))
-                    let partSHA = OpenSSLSHA256().hash(bytes: bytes)
+                    let digests = snapshot.parts[n - 1]
                     // A part stored before a crash is kept if it is provably these bytes: its
                     // SHA-256 checksum where the server lists one, else its ETag (the part's MD5).
                     if let k = known[n], k.checksumSHA256.isEmpty
-                        ? k.etag.lowercased() == Hex.encode(bytes.withUnsafeBytes { ContentMD5.digest($0) })
-                        : k.checksumSHA256 == partSHA.base64 {
-                        return UploadedPart(number: n, etag: k.etag, checksumSHA256: partSHA.base64)
+                        ? k.etag.lowercased() == Hex.encode(digests.md5)
+                        : k.checksumSHA256 == digests.sha256.base64 {
+                        return UploadedPart(number: n, etag: k.etag, checksumSHA256: digests.sha256.base64)
                     }
-                    return try await uploadPart(objectKey: objectKey, uploadID: uploadID, number: n, bytes: bytes, sha: partSHA)
+                    let offset = UInt64(n - 1) * UInt64(partSize)
+                    let region = try S3FileRegion(file: file, offset: offset, length: Int(min(UInt64(partSize), file.size - offset)))
+                    return try await uploadPart(objectKey: objectKey, uploadID: uploadID, number: n, region: region, digests: digests)
                 }
             }
             while next <= min(partCount, configuration.multipartConcurrency) { launch(next); next += 1 }
@@ -115,17 +127,24 @@ extension S3ObjectLockStore {
         return StoredObjectInfo(key: key, size: file.size, sha256: sha, retention: retention, versionID: versionID, storedAt: clock.now())
     }
 
-    func uploadPart(objectKey: String, uploadID: String, number: Int, bytes: Data, sha: Digest) async throws -> UploadedPart {
-        let md5 = bytes.withUnsafeBytes { ContentMD5.digest($0) }
-        let r = try await client.expectSuccess(
-            method: "PUT", objectKey: objectKey, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-            headers: ["content-md5": Base64.encode(md5), "x-amz-checksum-sha256": sha.base64],
-            bodyData: bytes, payloadSHA256: sha, what: "uploading part \(number) of '\(objectKey)'")
-        let etag = (r.header("etag") ?? "").replacingOccurrences(of: "\"", with: "")
-        guard etag.lowercased() == Hex.encode(md5) else {
-            throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with ETag \(etag), not the MD5 we sent (\(Hex.encode(md5))); retry the upload")
+    /// Sends one part from its file region with the hashes of the first pass, and requires the
+    /// ETag the server computed over the bytes it received to be their MD5.
+    func uploadPart(objectKey: String, uploadID: String, number: Int, region: S3FileRegion, digests: PartDigests) async throws -> UploadedPart {
+        let changed = "'\(region.file.path)' changed after it was hashed (or the bytes were altered in transit); make sure the file is complete and no longer written, then upload it again"
+        let r: S3HTTPResponse
+        do {
+            r = try await client.expectSuccess(
+                method: "PUT", objectKey: objectKey, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                headers: ["content-md5": Base64.encode(digests.md5), "x-amz-checksum-sha256": digests.sha256.base64],
+                httpBody: .fileRegion(region), payloadSHA256: digests.sha256, what: "uploading part \(number) of '\(objectKey)'")
+        } catch let e as EvidenceError where e.code == .verificationFailed {
+            throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was refused by the server: its bytes do not match their checksums (\(e.message)); \(changed)")
         }
-        return UploadedPart(number: number, etag: etag, checksumSHA256: sha.base64)
+        let etag = (r.header("etag") ?? "").replacingOccurrences(of: "\"", with: "")
+        guard etag.lowercased() == Hex.encode(digests.md5) else {
+            throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with ETag \(etag), not the MD5 of the bytes hashed before the upload (\(Hex.encode(digests.md5))): \(changed)")
+        }
+        return UploadedPart(number: number, etag: etag, checksumSHA256: digests.sha256.base64)
     }
 
     func listParts(objectKey: String, uploadID: String) async throws -> [UploadedPart] {
@@ -163,72 +182,5 @@ extension S3ObjectLockStore {
             throw EvidenceError(.io, "completing the multipart upload of '\(key)' failed: \(root.value("Code") ?? "?") \(root.value("Message") ?? ""); call uploadFile again to resume")
         }
         return r.header("x-amz-version-id")
-    }
-}
-
-/// A regular file read with `pread`, so concurrent part readers share one descriptor.
-/// Immutable after init; `pread` does not move a shared offset, so concurrent reads are safe.
-final class RecordingFile: Sendable {
-    let fd: Int32
-    let size: UInt64
-    let path: String
-
-    init(path: String) throws {
-        self.path = path
-        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EvidenceError(.notFound, "cannot open '\(path)' for upload: \(String(cString: strerror(errno)))") }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            Glibc.close(fd)
-            throw EvidenceError(.malformedInput, "'\(path)' is not a regular file; only files are uploaded")
-        }
-        size = UInt64(st.st_size)
-    }
-
-    func close() { Glibc.close(fd) }
-
-    func read(offset: UInt64, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buf, n in
-            var got = 0
-            while got < count {
-                let r = pread(fd, buf.baseAddress! + got, count - got, off_t(offset) + off_t(got))
-                if r < 0 && errno == EINTR { continue }
-                guard r > 0 else {
-                    n = 0
-                    throw EvidenceError(.io, "reading '\(path)' at offset \(offset + UInt64(got)) failed or hit end of file; was it truncated during the upload?")
-                }
-                got += r
-            }
-            n = count
-        }
-    }
-
-    /// `count` bytes at `offset`, straight into `Data` (no second copy on the way to HTTP).
-    func readData(offset: UInt64, count: Int) throws -> Data {
-        var data = Data(count: count)
-        try data.withUnsafeMutableBytes { raw in
-            var got = 0
-            while got < count {
-                let r = pread(fd, raw.baseAddress! + got, count - got, off_t(offset) + off_t(got))
-                if r < 0 && errno == EINTR { continue }
-                guard r > 0 else {
-                    throw EvidenceError(.io, "reading '\(path)' at offset \(offset + UInt64(got)) failed or hit end of file; was it truncated during the upload?")
-                }
-                got += r
-            }
-        }
-        return data
-    }
-
-    /// SHA-256 of the whole file in 1 MiB reads.
-    func sha256() throws -> Digest {
-        var h = OpenSSLSHA256().makeHasher()
-        var offset: UInt64 = 0
-        while offset < size {
-            let chunk = try read(offset: offset, count: Int(min(1 << 20, size - offset)))
-            h.update(bytes: chunk)
-            offset += UInt64(chunk.count)
-        }
-        return h.finalize()
     }
 }

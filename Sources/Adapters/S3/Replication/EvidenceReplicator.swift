@@ -19,8 +19,9 @@ import Glibc
 ///   bucket but not yet recorded (a crash between upload and record) is checked by SHA-256
 ///   and recorded with the version the bucket holds, never uploaded again; a multipart
 ///   upload cut by a crash resumes with the same UploadId. Every key is recorded exactly once.
-/// - Bounded memory: one multipart part per upload slot (`multipartPartSize` x
-///   `multipartConcurrency` of the bucket's configuration), objects under one part in one
+/// - Bounded memory: large files are hashed through a 2 MiB ring and their parts streamed
+///   from the file (with `LoopbackHTTPTransport`; through URLSession one part per upload
+///   slot, `multipartPartSize` x `multipartConcurrency`), objects under one part in one
 ///   buffer, and one receipt per replicated key.
 /// Refuses: a key the bucket holds with bytes other than the local ones (`.immutable`, naming
 /// the key: something else wrote into the replica), a tenant that is not registered.
@@ -143,8 +144,7 @@ public actor EvidenceReplicator {
         if progress!.recorded[key] != nil { pass.alreadyRecorded += 1; return }
         let info: StoredObjectInfo
         if let existing = try await bucket.head(key) {
-            let file = try RecordingFile(path: path)
-            defer { file.close() }
+            let file = try S3SourceFile(path: path)
             info = try adopt(existing, localSHA: try file.sha256(), localSize: file.size, path: path)
         } else {
             try FileManager.default.createDirectory(atPath: stateFolder, withIntermediateDirectories: true)
@@ -192,8 +192,7 @@ public actor EvidenceReplicator {
     static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
         guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let file = try RecordingFile(path: path)
-        defer { file.close() }
+        let file = try S3SourceFile(path: path)
         return try file.read(offset: 0, count: Int(min(UInt64(count), file.size)))
     }
 }
