@@ -190,8 +190,11 @@ struct ConnectionClosedEarly: Error {}
 struct ResponseReader {
     let fd: Int32
     let maxBody: Int
+    /// Storage; the unread bytes are `buffer[start..<filled]`. Grown (zeroed) only when a read
+    /// needs more room, so a large body is not re-zeroed on every `recv`.
     private var buffer: [UInt8] = []
     private var start = 0
+    private var filled = 0
     private var received = 0
 
     init(fd: Int32, maxBody: Int) { self.fd = fd; self.maxBody = maxBody }
@@ -235,30 +238,34 @@ struct ResponseReader {
             body = try bytes(len)
         } else {
             keepAlive = false
-            while let more = try fill(allowEOF: true), more { guard buffer.count - start <= maxBody else { throw EvidenceError(.malformedInput, "HTTP body exceeds the \(maxBody)-byte bound") } }
-            body = Array(buffer[start...]); start = buffer.count
+            while let more = try fill(allowEOF: true), more { guard filled - start <= maxBody else { throw EvidenceError(.malformedInput, "HTTP body exceeds the \(maxBody)-byte bound") } }
+            body = Array(buffer[start..<filled]); start = filled
         }
-        if start != buffer.count { keepAlive = false }   // bytes past the response: do not trust the connection
+        if start != filled { keepAlive = false }   // bytes past the response: do not trust the connection
         return (S3HTTPResponse(status: status, headers: headers, body: body), keepAlive)
     }
 
     private mutating func line() throws -> String {
         while true {
-            if let i = buffer[start...].firstIndex(of: 0x0a) {
+            if let i = buffer[start..<filled].firstIndex(of: 0x0a) {
                 var end = i
                 if end > start && buffer[end - 1] == 0x0d { end -= 1 }
                 let s = String(decoding: buffer[start..<end], as: UTF8.self)
                 start = i + 1
                 return s
             }
-            guard buffer.count - start < 64 << 10 else { throw EvidenceError(.malformedInput, "an HTTP response line is longer than 64 KiB") }
+            guard filled - start < 64 << 10 else { throw EvidenceError(.malformedInput, "an HTTP response line is longer than 64 KiB") }
             _ = try fill(allowEOF: false)
         }
     }
 
     private mutating func bytes(_ n: Int) throws -> [UInt8] {
-        while buffer.count - start < n { _ = try fill(allowEOF: false, want: n - (buffer.count - start)) }
-        let out = Array(buffer[start..<(start + n)])
+        while filled - start < n { _ = try fill(allowEOF: false, want: n - (filled - start)) }
+        let from = start
+        let out = [UInt8](unsafeUninitializedCapacity: n) { dst, count in
+            buffer.withUnsafeBytes { src in if n > 0 { _ = memcpy(dst.baseAddress!, src.baseAddress! + from, n) } }
+            count = n
+        }
         start += n
         return out
     }
@@ -266,13 +273,22 @@ struct ResponseReader {
     /// Reads more bytes; false at EOF when `allowEOF`.
     @discardableResult
     private mutating func fill(allowEOF: Bool, want: Int = 0) throws -> Bool? {
-        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+        if start == filled { start = 0; filled = 0 }
         let chunk = max(64 << 10, min(want, 8 << 20))
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
-        let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + old, chunk, 0) }
-        buffer.removeLast(chunk - max(n, 0))
-        if n > 0 { received += n; return true }
+        if buffer.count - filled < chunk {
+            // Room for `chunk` more, the unread bytes moved to the front, growing at least
+            // twofold (at most 8 MiB at a time) so a large body is copied O(1) times per byte.
+            let unread = filled - start
+            let size = max(unread + chunk, min(buffer.count * 2, unread + (8 << 20)))
+            var grown = size > buffer.count ? [UInt8](repeating: 0, count: size) : buffer
+            if unread > 0 {
+                let from = start
+                buffer.withUnsafeBytes { old in grown.withUnsafeMutableBytes { _ = memmove($0.baseAddress!, old.baseAddress! + from, unread) } }
+            }
+            buffer = grown; start = 0; filled = unread
+        }
+        let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + filled, chunk, 0) }
+        if n > 0 { filled += n; received += n; return true }
         if n < 0 && errno == EINTR { return try fill(allowEOF: allowEOF, want: want) }
         if n == 0 && allowEOF { return false }
         if received == 0 { throw ConnectionClosedEarly() }
