@@ -50,6 +50,23 @@ import Testing
         await #expect(throws: EvidenceError.self) { _ = try await store.get(info.key) }
     }
 
+    @Test func relativeRootKeepsObjectsUnderTheWorkingDirectory() async throws {
+        // A store opened as `--store st` must create its shard folders under ./st, not /st.
+        let relative = "worm-relative-\(UUID().uuidString)"
+        let absolute = FileManager.default.currentDirectoryPath + "/" + relative
+        defer {
+            _ = try? FileManager.default.subpathsOfDirectory(atPath: absolute).forEach { chmod(absolute + "/" + $0, 0o755) }
+            try? FileManager.default.removeItem(atPath: absolute)
+            try? FileManager.default.removeItem(atPath: "/" + relative)
+        }
+        let store = try LocalFolderWORMStore(root: relative, backend: sha, clock: ManualWallClock())
+        let info = try await store.putContentAddressed(Array("chunk under a relative root".utf8), retention: RetentionPolicy(retainUntil: Date.distantFuture), backend: sha)
+        #expect(FileManager.default.fileExists(atPath: absolute + "/data/" + info.key))
+        #expect(FileManager.default.fileExists(atPath: absolute + "/meta/" + info.key + ".json"))
+        #expect(!FileManager.default.fileExists(atPath: "/" + relative))
+        #expect(try await store.get(info.key) == Array("chunk under a relative root".utf8))
+    }
+
     @Test func storedObjectsAreReadOnlyFiles() async throws {
         let dir = TempDir("worm"); defer { dir.cleanup() }
         let store = try LocalFolderWORMStore(root: dir.path, backend: sha, clock: ManualWallClock())

@@ -22,8 +22,10 @@ public struct LocalFolderWORMStore: WORMStore {
 
     public var guarantee: ImmutabilityGuarantee { .tamperEvidentOnly }
 
+    /// Creates the missing folders above `path`, which lies under `root`; a relative root
+    /// stays relative (it names folders under the working directory, not under `/`).
     private func ensureParents(_ path: String) throws {
-        var cur = ""
+        var cur = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/").dropLast() {
             cur += "/" + part
             try FileIO.makeDirectory(cur)
