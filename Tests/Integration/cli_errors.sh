@@ -28,6 +28,17 @@ out=$(echo '{"a":1}' | "$bin" log append --store "$work/s" --tenant acne 2>&1); 
 out=$("$bin" log cat --store "$work/s" --tenant ../acme 2>&1); check "path-like tenant id refused" 2 $? "$out" "may only hold"
 out=$("$bin" log append --store "$work/s" --tenant acme --bogus 2>&1 </dev/null); check "unknown option is a usage error" 2 $? "$out" "unknown option --bogus"
 
+# Recording: a relative store path, a buffer too small for two chunks, a second writer.
+"$bin" init --store "$work/rs" >/dev/null && "$bin" tenant add --store "$work/rs" --tenant acme >/dev/null
+out=$(cd "$work" && "$bin" record --store rs --tenant acme --session rel -- /bin/sh -c 'head -c 300000 /dev/zero | tr "\0" x' </dev/null 2>&1 >/dev/null); check "record into a relative store path" 0 $? "$out" "recorded: 1 chunks, [0-9]+ bytes"
+out=$("$bin" recording export --store "$work/rs" --tenant acme --session rel -o "$work/rel.cast" 2>&1); check "its export holds every byte" 0 $? "$out" " 300000 output bytes"
+[ ! -e "/rs/tenants/acme" ] && echo "ok   nothing written under /rs" || { echo "FAIL the relative store was written under /"; fails=$((fails + 1)); }
+out=$("$bin" record --store "$work/rs" --tenant acme --buffer-bytes 1000 -- true </dev/null 2>&1); check "record --buffer-bytes below two chunks refused" 2 $? "$out" "buffer-bytes must hold two chunks"
+"$bin" record --store "$work/rs" --tenant acme --session long -- sleep 3 </dev/null >/dev/null 2>&1 & long=$!
+sleep 1
+out=$("$bin" record --store "$work/rs" --tenant acme --session second -- true </dev/null 2>&1); check "a second recorder of the same tenant is refused, not interleaved" 3 $? "$out" "another process is writing the log"
+wait $long; check "the first session is unharmed" 0 $? "x" "x"
+
 # Malformed stdin: earlier lines stay, the error names the line.
 out=$(printf '{"n":1}\n{"n":2}\n{"n": }\n{"n":4}\n' | "$bin" log append --store "$work/s" --tenant acme --ack 2>&1); check "malformed line 3 named" 2 $? "$out" "stdin line 3: invalid JSON"
 grep -q "durable 1" <<<"$out" && echo "ok   lines 1-2 acknowledged before the error" || { echo "FAIL no ack for lines 1-2: $out"; fails=$((fails + 1)); }

@@ -13,7 +13,7 @@ enum RecordingCommands {
         help: """
         usage: nis2ctl record --store DIR --tenant ID [--grant G] [--principal P] [--target T]
                               [--session S] [--durability-ms N] [--chunk-ms N] [--chunk-bytes N]
-                              [--best-effort] -- COMMAND [ARG ...]
+                              [--buffer-bytes N] [--best-effort] -- COMMAND [ARG ...]
 
         Runs COMMAND under a new pseudo-terminal, like script(1): your terminal is passed
         through (raw mode, window size, signals) and the exit status is COMMAND's. Output and
@@ -30,9 +30,14 @@ enum RecordingCommands {
           --principal P      who is working (default: local#<login name>)
           --target T         what the session reaches (default: local:<host name>)
           --session S        session id (default: generated, printed at the start)
+          --chunk-ms N       seal a chunk after N ms (default 500)
+          --chunk-bytes N    seal a chunk at N bytes (default 1048576)
+          --buffer-bytes N   most bytes held before they are durable, i.e. the memory the
+                             recording may use (default 4194304, at least two chunks); when
+                             full, the program's output waits (back-pressure)
           --best-effort      keep the session going when storage fails, logging every gap
         """,
-        options: ["store", "tenant", "grant", "principal", "target", "session", "durability-ms", "chunk-ms", "chunk-bytes"],
+        options: ["store", "tenant", "grant", "principal", "target", "session", "durability-ms", "chunk-ms", "chunk-bytes", "buffer-bytes"],
         flags: ["best-effort"]
     ) { a in
         guard !a.trailing.isEmpty else { throw UsageError("give the command to record after '--', e.g. nis2ctl record --store DIR --tenant ID -- bash") }
@@ -45,7 +50,13 @@ enum RecordingCommands {
         var policy = RecordingPolicy(mode: a.flag("best-effort") ? .bestEffort : .failClosed)
         if let ms = try a.uint64("durability-ms") { policy.durabilityBound = .milliseconds(Int64(ms)) }
         if let ms = try a.uint64("chunk-ms") { policy.chunkInterval = .milliseconds(Int64(ms)) }
-        if let n = try a.uint64("chunk-bytes") { policy.chunkBytes = Int(n); policy.maxBufferedBytes = max(policy.maxBufferedBytes, 4 * Int(n)) }
+        if let n = try a.uint64("chunk-bytes") { policy.chunkBytes = Int(min(n, 1 << 40)); policy.maxBufferedBytes = max(policy.maxBufferedBytes, 4 * policy.chunkBytes) }
+        if let n = try a.uint64("buffer-bytes") {
+            guard n >= 2 * UInt64(policy.chunkBytes), n <= 1 << 30 else {
+                throw UsageError("--buffer-bytes must hold two chunks (at least \(2 * policy.chunkBytes), twice --chunk-bytes) and at most 1073741824, not \(n)")
+            }
+            policy.maxBufferedBytes = Int(n)
+        }
         let size = TerminalSize.of(0) ?? TerminalSize(columns: 80, rows: 24)
         let sessionID = a.value("session") ?? "s-\(Int(Date().timeIntervalSince1970))-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         let login = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid\(getuid())"

@@ -73,7 +73,9 @@ public struct RecordingPolicy: Sendable {
         guard chunkInterval > .zero, durabilityBound > chunkInterval else {
             throw EvidenceError(.malformedInput, "durabilityBound (\(durabilityBound)) must exceed chunkInterval (\(chunkInterval)), or every chunk would be late")
         }
-        guard maxBufferedBytes >= 2 * chunkBytes else { throw EvidenceError(.malformedInput, "maxBufferedBytes must hold at least two chunks") }
+        guard maxBufferedBytes >= 2 * chunkBytes, maxBufferedBytes <= 1 << 30 else {
+            throw EvidenceError(.malformedInput, "maxBufferedBytes (\(maxBufferedBytes)) must hold at least two chunks (2 x chunkBytes = \(2 * chunkBytes)) and at most 1 GiB")
+        }
     }
 }
 
