@@ -63,6 +63,10 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
     private var sealerDone = false
     private var actions: ActionRecordEncoder
     private var actionRecord: [UInt8] = []
+    /// Chunk buffers whose chunk is stored, kept for the next chunks: a session allocates its
+    /// buffers once instead of once per chunk, so its memory stays at what the policy allows
+    /// rather than drifting with the allocator's free lists.
+    private var spare: [[UInt8]] = []
 
     /// Opens the session: writes `session.start` durably, then accepts events.
     public static func start(_ session: SessionDescriptor, objects: any WORMStore, log: LogWriter, backend: any SHA256Backend,
@@ -241,8 +245,8 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
         queue.append(s)
         unacked.append(Unacked(lastEvent: openFirstEvent + UInt64(openEvents) - 1, bytes: open.count, offeredAt: s.offeredAt))
         unackedBytes += open.count
-        open = []
-        open.reserveCapacity(policy.chunkBytes + 64 << 10)
+        open = spare.popLast() ?? []
+        if open.capacity < policy.chunkBytes + 64 << 10 { open.reserveCapacity(policy.chunkBytes + 64 << 10) }
         openEvents = 0
         openOfferedAt = nil
         cond.broadcast()
@@ -280,8 +284,8 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
             if failure != nil || (stopping && queue.isEmpty && dropped == nil) {
                 sealerDone = true; cond.broadcast(); cond.unlock(); return
             }
-            let batch = queue
-            queue.removeAll()
+            var batch = queue
+            queue.removeAll(keepingCapacity: true)
             let gap = dropped
             dropped = nil
             cond.unlock()
@@ -315,7 +319,16 @@ public final class SessionRecorder: SessionEventSink, @unchecked Sendable {
             if fatal == nil {
                 do { try log.sync() } catch { fatal = EvidenceError(.io, "the evidence log could not be flushed: \((error as? EvidenceError)?.message ?? "\(error)"); the session was stopped (fail-closed)") }
             }
+            var emptied: [[UInt8]] = []
+            for i in batch.indices {
+                var b: [UInt8] = []
+                swap(&b, &batch[i].bytes)
+                b.removeAll(keepingCapacity: true)
+                emptied.append(b)
+            }
             cond.lock()
+            let keep = policy.maxBufferedBytes / policy.chunkBytes + 1
+            for b in emptied where spare.count < keep { spare.append(b) }
             if let fatal {
                 failLocked(fatal)
             } else {
