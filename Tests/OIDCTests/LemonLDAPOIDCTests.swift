@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceOIDC
 import Foundation
+import PeerSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 /// The callback URI (port 18377) is never listened on: the scripted browser stops at it.
 /// Missing packages make the start fail, never skip.
 final class LemonLDAPOIDCProvider: Sendable {
-    static let script = IdpyOIDCProvider.repoRoot + "/scripts/peers/llng_oidc.py"
+    static let script = PeerProcess.scripts + "/llng_oidc.py"
     static let redirectURI = "http://127.0.0.1:18377/callback"
     static let clientID = "msp-client"
 
@@ -26,7 +27,7 @@ final class LemonLDAPOIDCProvider: Sendable {
         let r = Self.run(["python3", Self.script, "start", dir + "/op", "\(port)", Self.redirectURI], timeoutSeconds: 90)
         guard r.status == 0 else {
             close()
-            throw PeerFailure("LemonLDAP::NG did not start as an OIDC provider (apt-get install lemonldap-ng, see scripts/apt-packages.txt): \(r.output.suffix(1500))")
+            throw PeerError("LemonLDAP::NG did not start as an OIDC provider (apt-get install lemonldap-ng, see scripts/apt-packages.txt): \(r.output.suffix(1500))")
         }
     }
 
@@ -35,7 +36,7 @@ final class LemonLDAPOIDCProvider: Sendable {
         let out = dir + "/callback-\(UInt32.random(in: 0...UInt32.max))"
         let r = Self.run(["python3", Self.script, "login", url.absoluteString, Self.redirectURI, out, user, password])
         guard r.status == 0, let query = try? String(contentsOfFile: out, encoding: .utf8) else {
-            throw PeerFailure("login at LemonLDAP::NG failed: \(r.output.suffix(1500))")
+            throw PeerError("login at LemonLDAP::NG failed: \(r.output.suffix(1500))")
         }
         return AuthorizationCallback(query: query)
     }
@@ -45,37 +46,8 @@ final class LemonLDAPOIDCProvider: Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    /// Runs a program to completion (bounded) with an empty signal mask; output merged.
     static func run(_ argv: [String], timeoutSeconds: Double = 60) -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "oidc-llng-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
-        defer { unlink(log) }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr); defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(); sigemptyset(&empty); posix_spawnattr_setsigmask(&attr, &empty)
-        var dfl = sigset_t(); sigemptyset(&dfl)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&dfl, s) }
-        posix_spawnattr_setsigdefault(&attr, &dfl)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions); defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, environ)
-        guard rc == 0 else { return (-1, "cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        var st: Int32 = 0, status: Int32 = -1
-        while true {
-            let r = waitpid(pid, &st, WNOHANG)
-            if r == pid { status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1; break }
-            if r < 0 { break }
-            if Date() > deadline { kill(pid, SIGKILL); waitpid(pid, &st, 0); status = -1; break }
-            usleep(10_000)
-        }
-        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        PeerProcess.run(argv, timeoutSeconds: timeoutSeconds)
     }
 }
 

@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceOIDC
 import Foundation
+import PeerSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ struct LoginCommandTests {
         for candidate in [dir, dir.deletingLastPathComponent()].map({ $0.appendingPathComponent("nis2ctl").path }) where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw PeerFailure("nis2ctl not found next to the test bundle; build it (swift build --product nis2ctl) or set NIS2CTL_PATH")
+        throw PeerError("nis2ctl not found next to the test bundle; build it (swift build --product nis2ctl) or set NIS2CTL_PATH")
     }
 
     @Test("scripted browser login: exit 0, the principal as JSON, one identity.login record without tokens")
@@ -128,7 +129,7 @@ final class ChildProcess: Sendable {
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
         var p: pid_t = 0
         let rc = posix_spawn(&p, argv[0], &actions, nil, cArgs, cEnv)
-        guard rc == 0 else { throw PeerFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw PeerError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
         pid = p
         exited.set(p)
     }
@@ -145,7 +146,7 @@ final class ChildProcess: Sendable {
             if let s = c.reap() { return (s, c.stdout, c.stderr) }
             usleep(20_000)
         }
-        throw PeerFailure("\(argv.dropFirst().prefix(2).joined(separator: " ")) did not finish within 30 s")
+        throw PeerError("\(argv.dropFirst().prefix(2).joined(separator: " ")) did not finish within 30 s")
     }
 
     /// The exit status once the process has ended, else nil.
@@ -161,10 +162,10 @@ final class ChildProcess: Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("open: ") }) { return String(line.dropFirst(6)) }
-            if let s = reap() { throw PeerFailure("login oidc exited \(s) before printing the URL: \(stderr)") }
+            if let s = reap() { throw PeerError("login oidc exited \(s) before printing the URL: \(stderr)") }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        throw PeerFailure("login oidc printed no 'open: ' line within \(Int(seconds)) s: \(stderr)")
+        throw PeerError("login oidc printed no 'open: ' line within \(Int(seconds)) s: \(stderr)")
     }
 
     /// Waits (bounded) for the exit status.
@@ -174,7 +175,7 @@ final class ChildProcess: Sendable {
             if let s = reap() { return s }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        throw PeerFailure("login oidc still running after \(Int(seconds)) s: \(stderr)")
+        throw PeerError("login oidc still running after \(Int(seconds)) s: \(stderr)")
     }
 
     /// Stops the process if it is still running (SIGTERM, then SIGKILL) and reaps it.

@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceSAML
 import Foundation
+import PeerSupport
 import Testing
 
 /// LemonLDAP::NG, a production IdP, started on loopback by scripts/peers/llng_saml.py with
@@ -9,7 +10,7 @@ import Testing
 /// Ports 18374-18375 (the OIDC suites use 18386-18387 and 18399).
 @Suite("SAML against LemonLDAP::NG", .timeLimit(.minutes(2)))
 struct LemonLDAPTests {
-    static let script = SAMLIdP.repoRoot + "/scripts/peers/llng_saml.py"
+    static let script = PeerProcess.scripts + "/llng_saml.py"
 
     /// A running portal in its own folder; stopped (by its PID) and removed on `stop()`.
     struct Portal {
@@ -25,7 +26,7 @@ struct LemonLDAPTests {
             let r = SAMLIdP.run(["python3", LemonLDAPTests.script, "start", dir + "/idp", "\(port)", dir + "/sp-metadata.xml"], timeoutSeconds: 90)
             guard r.status == 0 else {
                 stop()
-                throw SAMLIdPError("LemonLDAP::NG did not start (apt-get install lemonldap-ng liblasso-perl, see scripts/apt-packages.txt): \(r.output.suffix(1500))")
+                throw PeerError("LemonLDAP::NG did not start (apt-get install lemonldap-ng liblasso-perl, see scripts/apt-packages.txt): \(r.output.suffix(1500))")
             }
         }
 
@@ -34,7 +35,7 @@ struct LemonLDAPTests {
             let out = dir + "/response-\(requestID).b64"
             let r = SAMLIdP.run(["python3", LemonLDAPTests.script, "login", "\(port)", SAMLIdP.spEntityID, SAMLIdP.acsURL, requestID, out])
             guard r.status == 0, let posted = try? String(contentsOfFile: out, encoding: .utf8) else {
-                throw SAMLIdPError("login at LemonLDAP::NG failed: \(r.output.suffix(1500))")
+                throw PeerError("login at LemonLDAP::NG failed: \(r.output.suffix(1500))")
             }
             return posted
         }

@@ -1,5 +1,6 @@
 import EvidenceCore
 import Foundation
+import PeerSupport
 import Testing
 
 /// `nis2ctl verify saml-response` as an integrator runs it on a response from their IdP.
@@ -11,7 +12,7 @@ struct SAMLCommandTests {
         for candidate in [dir, dir.deletingLastPathComponent()].map({ $0.appendingPathComponent("nis2ctl").path }) where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw SAMLIdPError("nis2ctl not found next to the test bundle; build it (swift build --product nis2ctl) or set NIS2CTL_PATH")
+        throw PeerError("nis2ctl not found next to the test bundle; build it (swift build --product nis2ctl) or set NIS2CTL_PATH")
     }
 
     /// Writes the response and metadata to files and runs the checker with `extra` options.

@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceSAML
 import Foundation
+import PeerSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -10,25 +11,20 @@ import Glibc
 /// them. Keys are made once per test run; responses are cached by their parameters.
 /// A missing python venv, pysaml2 or xmlsec1 makes the call throw, so tests fail, never skip.
 enum SAMLIdP {
-    static let repoRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static let script = repoRoot + "/scripts/peers/saml_idp.py"
-    static let python = repoRoot + "/.venv/bin/python"
+    static let script = PeerProcess.scripts + "/saml_idp.py"
+    static let python = PeerProcess.python
     static let entityID = "http://127.0.0.1:18370/idp/metadata"
     static let spEntityID = "https://sp.example.test/saml/metadata"
     static let acsURL = "https://sp.example.test/saml/acs"
     static let requestID = "_req-0001"
 
     /// Keys (idp, idp2, idp-ec, other) in a folder that lives for the test run.
-    static let keyDirectory: Result<String, SAMLIdPError> = {
+    static let keyDirectory: Result<String, PeerError> = {
         let dir = NSTemporaryDirectory() + "saml-tests-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "saml-tests-\(getpid())") }
         let r = run([python, script, "keys", dir])
-        return r.status == 0 ? .success(dir) : .failure(SAMLIdPError("saml_idp.py keys failed (run `make peers`: .venv with pysaml2, xmlsec1 from apt): \(r.output)"))
+        return r.status == 0 ? .success(dir) : .failure(PeerError("saml_idp.py keys failed (run `make peers`: .venv with pysaml2, xmlsec1 from apt): \(r.output)"))
     }()
 
     private static let cache = Mutex<[String: String]>([:])
@@ -90,7 +86,7 @@ enum SAMLIdP {
         let out = dir + "/resp-\(UInt64.random(in: 0...UInt64.max)).xml"
         let r = run([python, script, args[0], dir] + args.dropFirst() + ["--out", out])
         guard r.status == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
-            throw SAMLIdPError("saml_idp.py response failed: \(r.output)")
+            throw PeerError("saml_idp.py response failed: \(r.output)")
         }
         cache.withLock { $0[cacheKey] = text }
         return text
@@ -105,7 +101,7 @@ enum SAMLIdP {
         let temporary = out + ".\(UInt64.random(in: 0...UInt64.max)).tmp"
         let r = run([python, script, "metadata", dir, "--entity-id", entityID, "--certs", certs, "--out", temporary])
         guard r.status == 0, rename(temporary, out) == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
-            throw SAMLIdPError("saml_idp.py metadata failed: \(r.output)")
+            throw PeerError("saml_idp.py metadata failed: \(r.output)")
         }
         return text
     }
@@ -122,42 +118,8 @@ enum SAMLIdP {
         return SAMLServiceProvider(configuration: configuration, clock: clock)
     }
 
-    /// Runs a program to completion (bounded to 60 s) with an empty signal mask; output merged.
     static func run(_ argv: [String], timeoutSeconds: Double = 60) -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "saml-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
-        defer { unlink(log) }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr); defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(); sigemptyset(&empty); posix_spawnattr_setsigmask(&attr, &empty)
-        var dfl = sigset_t(); sigemptyset(&dfl)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&dfl, s) }
-        posix_spawnattr_setsigdefault(&attr, &dfl)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions); defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, environ)
-        guard rc == 0 else { return (-1, "cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        var st: Int32 = 0
-        var status: Int32 = -1
-        while true {
-            let r = waitpid(pid, &st, WNOHANG)
-            if r == pid { status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1; break }
-            if r < 0 { break }
-            if Date() > deadline { kill(pid, SIGKILL); waitpid(pid, &st, 0); break }
-            usleep(5_000)
-        }
-        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        PeerProcess.run(argv, timeoutSeconds: timeoutSeconds)
     }
 }
 
-struct SAMLIdPError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}

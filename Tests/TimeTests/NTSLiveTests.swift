@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceNTS
 import Foundation
+import PeerSupport
 import Testing
 
 /// NTS against a real chrony 4.3 NTS server on loopback (one per test, own ports).
@@ -35,7 +36,7 @@ struct NTSLiveTests {
         // (the reply is seconds old at most, even on a loaded CI machine).
         #expect(sample.boundSeconds >= w.boundSeconds && sample.boundSeconds <= w.boundSeconds + 10 * 15e-6)
         #expect(sample.time.timeIntervalSince(before) > -0.05 && after.timeIntervalSince(sample.time) > -0.05)
-        let fp = try Peers.run(["openssl", "x509", "-in", server.dir + "/server.crt", "-noout", "-fingerprint", "-sha256"])
+        let fp = PeerProcess.run(["openssl", "x509", "-in", server.dir + "/server.crt", "-noout", "-fingerprint", "-sha256"])
         let expected = fp.output.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").lowercased().trimmingCharacters(in: .whitespacesAndNewlines) }
         #expect(w.certificateSHA256 == expected)
     }
@@ -86,8 +87,8 @@ struct NTSLiveTests {
 
     @Test func serverCertificateFromAnotherCAIsRefused() async throws {
         let server = try ChronyNTSServer()
-        let other = Peers.scratch("otherca")
-        let made = try Peers.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        let other = PeerProcess.scratch("otherca")
+        let made = PeerProcess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
                                   "-keyout", other + "/ca.key", "-out", other + "/ca.crt", "-subj", "/CN=Other CA"])
         #expect(made.status == 0)
         await #expect { try await source(server, ca: other + "/ca.crt").sample() } throws: { e in
@@ -124,9 +125,9 @@ struct NTSLiveTests {
     @Test func tlsServerWithoutALPNIsRefused() throws {
         let server = try ChronyNTSServer()
         let port = server.kePort + 50
-        let pid = try Peers.spawn(["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", server.dir + "/server.crt",
+        let pid = try PeerProcess.spawn(["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", server.dir + "/server.crt",
                                    "-key", server.dir + "/server.key", "-tls1_3", "-quiet"], log: server.dir + "/s_server.log")
-        defer { Peers.stop(pid) }
+        defer { PeerProcess.stop(pid) }
         let ke = NTSKEClient(server: NetworkEndpoint(host: "127.0.0.1", port: port), trust: .caFile(server.caFile), timeoutSeconds: 2)
         var outcome: (any Error)?
         for _ in 0..<50 {  // until s_server listens

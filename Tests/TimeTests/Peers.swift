@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,88 +7,14 @@ import Glibc
 
 /// Real loopback peers for the time tests: chrony as NTS server, `openssl ts` behind the
 /// HTTP shim, `openssl s_server` without ALPN, and a UDP relay that tampers with replies.
-/// Children are spawned with posix_spawn and an empty signal mask (a `Process` started from
-/// an async test can inherit a mask that blocks SIGTERM).
+/// Processes are started and stopped with `PeerProcess` (PeerSupport).
 enum Peers {
-    static let repoRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static let script = repoRoot + "/scripts/peers"
-
     /// Port pairs from the ranges reserved for these tests, distinct per test in one run.
     private static let counter = Atomic<Int>(0)
     static func nextSlot() -> Int { counter.add(1, ordering: .relaxed).newValue % 28 }
     private static let tsaCounter = Atomic<Int>(0)
     /// HTTP ports 18318-18329, one per TSA peer in a run.
     static func nextTSAPort() -> UInt16 { UInt16(18318 + tsaCounter.add(1, ordering: .relaxed).newValue % 12) }
-
-    static func scratch(_ name: String) -> String {
-        let dir = NSTemporaryDirectory() + "time-tests-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
-    /// Spawns `argv` with an empty signal mask; stdout+stderr go to `log`.
-    static func spawn(_ argv: [String], env: [String: String] = [:], log: String) throws -> pid_t {
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr); defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(); sigemptyset(&empty); posix_spawnattr_setsigmask(&attr, &empty)
-        var dfl = sigset_t(); sigemptyset(&dfl)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&dfl, s) }
-        posix_spawnattr_setsigdefault(&attr, &dfl)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions); defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0)=\($1)") } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, cEnv)
-        guard rc == 0 else { throw PeerError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        return pid
-    }
-
-    /// Runs to completion (bounded); returns exit status and output.
-    @discardableResult
-    static func run(_ argv: [String], env: [String: String] = [:], timeoutSeconds: Double = 30) throws -> (status: Int32, output: String) {
-        let dir = scratch("run")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let pid = try spawn(argv, env: env, log: dir + "/out.log")
-        let status = waitFor(pid, timeoutSeconds: timeoutSeconds)
-        let out = (try? String(contentsOfFile: dir + "/out.log", encoding: .utf8)) ?? ""
-        return (status, out)
-    }
-
-    /// Waits for exit; kills with SIGKILL after the timeout. Returns the exit status (-1 if killed).
-    static func waitFor(_ pid: pid_t, timeoutSeconds: Double) -> Int32 {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        var st: Int32 = 0
-        while Date() < deadline {
-            let r = waitpid(pid, &st, WNOHANG)
-            if r == pid { return (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1 }
-            if r < 0 { return -1 }
-            usleep(5_000)
-        }
-        kill(pid, SIGKILL); waitpid(pid, &st, 0)
-        return -1
-    }
-
-    static func stop(_ pid: pid_t) {
-        kill(pid, SIGTERM)
-        if waitFor(pid, timeoutSeconds: 3) == -1 { kill(pid, SIGKILL) }
-    }
-}
-
-struct PeerError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 /// chrony 4.3 as NTS server on loopback, started with scripts/peers/nts-server.sh (`chronyd -x`).
@@ -101,14 +28,14 @@ final class ChronyNTSServer: Sendable {
     init(certificateNames: String? = nil) throws {
         let slot = Peers.nextSlot()
         ntpPort = UInt16(11100 + slot); kePort = UInt16(14400 + slot)
-        dir = Peers.scratch("chrony\(slot)")
+        dir = PeerProcess.scratch("chrony\(slot)")
         var env = ["NTP_PORT": "\(ntpPort)", "NTSKE_PORT": "\(kePort)"]
         if let certificateNames { env["CERT_SAN"] = certificateNames }
-        let r = try Peers.run([Peers.script + "/nts-server.sh", "start", dir], env: env, timeoutSeconds: 20)
+        let r = PeerProcess.run([PeerProcess.scripts + "/nts-server.sh", "start", dir], env: env, timeoutSeconds: 20)
         guard r.status == 0 else { throw PeerError("chrony NTS server did not start (is chrony installed? apt-get install -y chrony): \(r.output)") }
     }
 
-    func stop() { _ = try? Peers.run([Peers.script + "/nts-server.sh", "stop", dir], timeoutSeconds: 10) }
+    func stop() { _ = PeerProcess.run([PeerProcess.scripts + "/nts-server.sh", "stop", dir], timeoutSeconds: 10) }
     deinit { stop(); try? FileManager.default.removeItem(atPath: dir) }
 }
 
@@ -189,10 +116,10 @@ final class TSAPeer: Sendable {
 
     init(port: UInt16) throws {
         self.port = port
-        dir = Peers.scratch("tsa\(port)")
-        let made = try Peers.run([Peers.script + "/tsa-certs.sh", dir])
+        dir = PeerProcess.scratch("tsa\(port)")
+        let made = PeerProcess.run([PeerProcess.scripts + "/tsa-certs.sh", dir])
         guard made.status == 0 else { throw PeerError("cannot make TSA certificates: \(made.output)") }
-        pid = try Peers.spawn(["/bin/sh", "-c", "cd '\(dir)' && exec python3 '\(Peers.script)/tsa_http.py' \(port) tsa.cnf"], log: dir + "/http.log")
+        pid = try PeerProcess.spawn(["/bin/sh", "-c", "cd '\(dir)' && exec python3 '\(PeerProcess.scripts)/tsa_http.py' \(port) tsa.cnf"], log: dir + "/http.log")
         // Ready when the port accepts a connection.
         for _ in 0..<100 {
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -202,9 +129,9 @@ final class TSAPeer: Sendable {
             if r == 0 { return }
             usleep(50_000)
         }
-        Peers.stop(pid)
+        PeerProcess.stop(pid)
         throw PeerError("TSA HTTP shim did not listen on \(port): " + ((try? String(contentsOfFile: dir + "/http.log", encoding: .utf8)) ?? ""))
     }
 
-    deinit { Peers.stop(pid); try? FileManager.default.removeItem(atPath: dir) }
+    deinit { PeerProcess.stop(pid); try? FileManager.default.removeItem(atPath: dir) }
 }

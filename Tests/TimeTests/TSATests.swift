@@ -2,6 +2,7 @@ import EvidenceCore
 import EvidenceOpenSSL
 import EvidenceTSA
 import Foundation
+import PeerSupport
 import Testing
 
 /// RFC 3161 against `openssl ts -reply` behind scripts/peers/tsa_http.py on loopback.
@@ -23,7 +24,7 @@ struct TSATests {
         #expect(abs(token.genTime.timeIntervalSinceNow) < 120)  // plausibility, not speed: a loaded CI machine can take seconds
         #expect(token.authority.contains("Test TSA"))
         try Data(token.token).write(to: URL(fileURLWithPath: p.dir + "/token.der"))
-        let r = try Peers.run(["openssl", "ts", "-verify", "-in", p.dir + "/token.der", "-token_in", "-data", p.dir + "/data.txt", "-CAfile", p.anchorFile])
+        let r = PeerProcess.run(["openssl", "ts", "-verify", "-in", p.dir + "/token.der", "-token_in", "-data", p.dir + "/data.txt", "-CAfile", p.anchorFile])
         #expect(r.status == 0 && r.output.contains("Verification: OK"), "\(r.output)")
         try authority(p).verify(token, for: digest)
     }
@@ -56,8 +57,8 @@ struct TSATests {
     @Test func signerOutsideTheTrustAnchorsIsRejected() async throws {
         let p = try peer()
         let token = try await authority(p).timestamp(OpenSSLSHA256().hash("x"))
-        let other = Peers.scratch("othertsa")
-        #expect(try Peers.run([Peers.script + "/tsa-certs.sh", other]).status == 0)
+        let other = PeerProcess.scratch("othertsa")
+        #expect(PeerProcess.run([PeerProcess.scripts + "/tsa-certs.sh", other]).status == 0)
         let stranger = try TSATrustAnchors(pemFile: other + "/tsa-ca.crt")
         #expect { try RFC3161Verifier(anchors: stranger).verify(tokenDER: token.token, for: token.imprint) } throws: { e in
             (e as? TSAError)?.code == .verificationFailed && "\(e)".contains("does not verify against \(other)/tsa-ca.crt")
@@ -74,7 +75,7 @@ struct TSATests {
             (e as? TSAError)?.code == .verificationFailed || (e as? TSAError)?.code == .malformed
         }
         try Data(bad).write(to: URL(fileURLWithPath: p.dir + "/bad.der"))
-        let r = try Peers.run(["openssl", "ts", "-verify", "-in", p.dir + "/bad.der", "-token_in", "-digest", token.imprint.hex, "-CAfile", p.anchorFile])
+        let r = PeerProcess.run(["openssl", "ts", "-verify", "-in", p.dir + "/bad.der", "-token_in", "-digest", token.imprint.hex, "-CAfile", p.anchorFile])
         #expect(r.status != 0, "openssl ts must refuse the corrupted token too")
     }
 
