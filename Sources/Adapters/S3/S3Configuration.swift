@@ -36,7 +36,9 @@ public struct S3Configuration: Sendable {
     public var requestTimeout: TimeInterval
     /// Objects at least this large go through multipart upload in `uploadFile`.
     public var multipartPartSize: Int
-    /// Parts in flight at once during a multipart upload (memory is about partSize x this).
+    /// Parts in flight at once during a multipart upload. With `LoopbackHTTPTransport` parts
+    /// are sent from the file and memory does not grow with this; with URLSession each part in
+    /// flight is held in memory (about partSize x this).
     public var multipartConcurrency: Int
 
     public init(endpoint: URL, bucket: String, prefix: String = "", region: String = "us-east-1",
