@@ -54,8 +54,20 @@ func peakRSSMiB() -> Double {
     return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
 }
 
+/// User + system CPU seconds of this process (`RUSAGE_SELF`) or of its waited-for children.
+func cpuSeconds(_ who: Int32) -> Double {
+    var u = rusage()
+    getrusage(__rusage_who_t(who), &u)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(u.ru_utime) + s(u.ru_stime)
+}
+
+/// Reports, stops the server this run started (exit skips `defer`, and a server left running
+/// would answer the next run's start on the same ports from a deleted data directory) and exits.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("s3-bench: \(message)\n".utf8))
+    _ = run(["/bin/bash", root + "/scripts/peers/seaweedfs.sh", "stop", workDir + "/weed"], stdoutPath: "/dev/null")
+    try? FileManager.default.removeItem(atPath: workDir)
     exit(1)
 }
 
@@ -97,21 +109,19 @@ let admin = S3Client(configuration: config)
 try await admin.expectSuccess(method: "PUT", objectKey: nil, headers: ["x-amz-bucket-object-lock-enabled": "true"], what: "creating the bench bucket")
 let retention = RetentionPolicy(mode: .compliance, retainUntil: Date().addingTimeInterval(600))
 
-/// Uploads the recording under `key` with `transport`; returns (seconds, peak RSS after).
-func upload(_ key: String, transport: any S3HTTPTransport) async throws -> (Double, Double, StoredObjectInfo) {
+/// Uploads the recording under `key` with `transport`; returns (seconds, peak RSS after,
+/// CPU seconds of this process during the upload).
+func upload(_ key: String, transport: any S3HTTPTransport) async throws -> (Double, Double, StoredObjectInfo, Double) {
     let store = try await S3ObjectLockStore.open(config, transport: transport)
+    let cpu0 = cpuSeconds(RUSAGE_SELF.rawValue)
     let t0 = Date()
     let info = try await store.uploadFile(at: filePath, key: key, retention: retention)
     let seconds = Date().timeIntervalSince(t0)
+    let cpu = cpuSeconds(RUSAGE_SELF.rawValue) - cpu0
     let rss = peakRSSMiB()
     try await store.verify(info)
-    return (seconds, rss, info)
+    return (seconds, rss, info, cpu)
 }
-// The loopback client first: peak RSS only grows, so its figure is not inflated by the other.
-let rssBefore = peakRSSMiB()
-let (loopback, rssLoopback, info) = try await upload("recordings/session-1.cast", transport: LoopbackHTTPTransport())
-let (ours, rssAfter, _) = try await upload("recordings/session-1-urlsession.cast", transport: URLSessionS3Transport())
-
 // 4. boto3 upload_file of the same file to the same server, same lock mode and SHA-256 checksums.
 let python = """
 import boto3, botocore, datetime, sys, time
@@ -120,25 +130,39 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2],
                   region_name="us-east-1", config=botocore.config.Config(s3={"addressing_style": "path"}))
 until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=600)
 t = time.perf_counter()
-s3.upload_file(sys.argv[4], sys.argv[5], "recordings/session-1-boto3.cast", Config=TransferConfig(),
+s3.upload_file(sys.argv[4], sys.argv[5], sys.argv[6], Config=TransferConfig(),
                ExtraArgs={"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until, "ChecksumAlgorithm": "SHA256"})
 print(time.perf_counter() - t)
 """
 try python.write(toFile: workDir + "/boto3_upload.py", atomically: true, encoding: .utf8)
-guard run([root + "/.venv/bin/python", workDir + "/boto3_upload.py", endpoint, accessKey, secretKey, filePath, bucket],
-          stdoutPath: workDir + "/boto3.out") == 0,
-      let botoSeconds = Double((try String(contentsOfFile: workDir + "/boto3.out", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-    fail("boto3 upload failed (is boto3 in \(root)/.venv?)")
+
+/// boto3 `upload_file` of the recording under `key`: (seconds it reports, CPU seconds of the
+/// interpreter, its start and imports included).
+func botoUpload(_ key: String) -> (Double, Double) {
+    let cpu0 = cpuSeconds(RUSAGE_CHILDREN.rawValue)
+    guard run([root + "/.venv/bin/python", workDir + "/boto3_upload.py", endpoint, accessKey, secretKey, filePath, bucket, key],
+              stdoutPath: workDir + "/boto3.out") == 0,
+          let seconds = Double(((try? String(contentsOfFile: workDir + "/boto3.out", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        fail("boto3 upload of \(key) failed (its error is above; is boto3 in \(root)/.venv?)")
+    }
+    return (seconds, cpuSeconds(RUSAGE_CHILDREN.rawValue) - cpu0)
 }
+
+// The loopback client first: peak RSS only grows, so its figure is not inflated by the other.
+let rssBefore = peakRSSMiB()
+let (loopback, rssLoopback, info, loopbackCPU) = try await upload("recordings/session-1.cast", transport: LoopbackHTTPTransport())
+let (ours, rssAfter, _, oursCPU) = try await upload("recordings/session-1-urlsession.cast", transport: URLSessionS3Transport())
+
+let (botoSeconds, botoCPU) = botoUpload("recordings/session-1-boto3.cast")
 
 let loopbackMBps = bytes / loopback / 1e6
 let oursMBps = bytes / ours / 1e6, botoMBps = bytes / botoSeconds / 1e6
 func f(_ v: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", v) }
 print("S3 upload of a \(sizeMiB) MiB recording to SeaweedFS 127.0.0.1 (Object Lock COMPLIANCE, SHA-256 checksums)")
-print("| uploader | parts | seconds | MB/s |")
-print("|---|---|---|---|")
-print("| EvidenceS3 uploadFile, LoopbackHTTPTransport (SHA-256 pre-pass + MD5/SHA-256 per part) | \(partMiB) MiB x \(concurrency) in flight | \(f(loopback, 2)) | \(f(loopbackMBps)) |")
-print("| EvidenceS3 uploadFile, URLSessionS3Transport (same) | \(partMiB) MiB x \(concurrency) in flight | \(f(ours, 2)) | \(f(oursMBps)) |")
-print("| boto3 upload_file (TransferConfig defaults, SHA256 checksums) | 8 MiB x 10 threads | \(f(botoSeconds, 2)) | \(f(botoMBps)) |")
+print("| uploader | parts | seconds | MB/s | client CPU s |")
+print("|---|---|---|---|---|")
+print("| EvidenceS3 uploadFile, LoopbackHTTPTransport (one hashing pass: whole-file SHA-256 + per-part MD5/SHA-256; parts sent from the file with sendfile) | \(partMiB) MiB x \(concurrency) in flight | \(f(loopback, 2)) | \(f(loopbackMBps)) | \(f(loopbackCPU, 2)) |")
+print("| EvidenceS3 uploadFile, URLSessionS3Transport (same hashing pass; each part read into memory for URLSession) | \(partMiB) MiB x \(concurrency) in flight | \(f(ours, 2)) | \(f(oursMBps)) | \(f(oursCPU, 2)) |")
+print("| boto3 upload_file (TransferConfig defaults, SHA256 checksums) | 8 MiB x 10 threads | \(f(botoSeconds, 2)) | \(f(botoMBps)) | \(f(botoCPU, 2)) |")
 print("peak RSS of this process: \(f(rssLoopback)) MiB after the loopback upload, \(f(rssAfter)) MiB after the URLSession upload (before: \(f(rssBefore)) MiB); object \(info.key) version \(info.versionID ?? "-") sha256 \(info.sha256.hex)")
-print("{\"s3UploadMBps\":\(f(loopbackMBps)),\"s3URLSessionUploadMBps\":\(f(oursMBps)),\"boto3UploadMBps\":\(f(botoMBps)),\"s3VsBoto3\":\(f(loopbackMBps / botoMBps, 2)),\"s3PeakRSSMiB\":\(f(rssLoopback)),\"s3URLSessionPeakRSSMiB\":\(f(rssAfter))}")
+print("{\"s3UploadMBps\":\(f(loopbackMBps)),\"s3URLSessionUploadMBps\":\(f(oursMBps)),\"boto3UploadMBps\":\(f(botoMBps)),\"s3VsBoto3\":\(f(loopbackMBps / botoMBps, 2)),\"s3PeakRSSMiB\":\(f(rssLoopback)),\"s3URLSessionPeakRSSMiB\":\(f(rssAfter)),\"s3ClientCPUSeconds\":\(f(loopbackCPU, 2)),\"boto3ClientCPUSeconds\":\(f(botoCPU, 2))}")
