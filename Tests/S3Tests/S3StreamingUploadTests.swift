@@ -117,17 +117,19 @@ struct S3StreamingUploadTests {
         #expect(try await store.head("rec/streamed.cast")?.sha256 == info.sha256)
     }
 
+    /// Part 2's bytes are rewritten just before part `hookPart` goes out: with 1, after the
+    /// first pass but before part 2 is hashed again (caught by comparing its SHA-256 with the
+    /// first pass's); with 2, after part 2 was hashed again, just before it is sent (caught by
+    /// the server's checksums or the ETag).
     @Test("a file changed after it was hashed is refused, and no object is completed",
-          arguments: ["loopback", "urlsession"])
-    func fileChangedAfterHashing(_ transportName: String) async throws {
+          arguments: ["loopback", "urlsession"], [1, 2])
+    func fileChangedAfterHashing(_ transportName: String, hookPart: Int) async throws {
         let bucket = try await SeaweedPeer.makeBucket()
         let (path, _) = try makeFile(bytes: (12 << 20) + 100, seed: 21)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        // Just before part 1 goes out (the file has been hashed), rewrite bytes inside part 2,
-        // keeping the size.
         let transport = InterceptingTransport(inner: transportName == "loopback" ? LoopbackHTTPTransport() : URLSessionS3Transport(),
                                               before: { request in
-            guard (request.url.query ?? "").hasPrefix("partNumber=1&") else { return }
+            guard (request.url.query ?? "").hasPrefix("partNumber=\(hookPart)&") else { return }
             let fd = open(path, O_WRONLY)
             let junk = [UInt8](repeating: 0x5a, count: 4096)
             _ = pwrite(fd, junk, junk.count, off_t((5 << 20) + 1234))
@@ -141,6 +143,50 @@ struct S3StreamingUploadTests {
             return e.code == .verificationFailed && e.message.contains("changed after it was hashed") && e.message.contains("part 2")
         }
         #expect(try await store.head("rec/changed.cast") == nil)
+    }
+
+    /// How the part answers are altered: "unconfirmed" drops the server's echo of the part
+    /// SHA-256 (the part is then checked again from the file); "unconfirmed-changed" does so and
+    /// rewrites part 2 in the file after it was stored (the check from the file must fail);
+    /// "wrong" replaces the echo of part 2 with another checksum.
+    @Test("a part's SHA-256 must be confirmed by the server or checked again from the file",
+          arguments: ["unconfirmed", "unconfirmed-changed", "wrong"])
+    func partChecksumConfirmation(_ mode: String) async throws {
+        let bucket = try await SeaweedPeer.makeBucket()
+        let (path, data) = try makeFile(bytes: (12 << 20) + 100, seed: 23)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let transport = InterceptingTransport(inner: LoopbackHTTPTransport()) { request, response in
+            guard (request.url.query ?? "").hasPrefix("partNumber=") else { return response }
+            #expect(response.header("x-amz-checksum-sha256") != nil, "SeaweedFS confirms part checksums")
+            var r = response
+            if mode == "wrong" {
+                if (request.url.query ?? "").hasPrefix("partNumber=2&") { r.headers["x-amz-checksum-sha256"] = OpenSSLSHA256().hash(bytes: [1]).base64 }
+                return r
+            }
+            r.headers["x-amz-checksum-sha256"] = nil
+            if mode == "unconfirmed-changed", (request.url.query ?? "").hasPrefix("partNumber=2&") {
+                let fd = open(path, O_WRONLY)
+                let junk = [UInt8](repeating: 0x5a, count: 4096)
+                _ = pwrite(fd, junk, junk.count, off_t((5 << 20) + 1234))
+                close(fd)
+            }
+            return r
+        }
+        let store = try await SeaweedPeer.openStore(bucket: bucket, transport: transport, partSize: 5 << 20, concurrency: 1)
+        if mode == "unconfirmed" {
+            let info = try await store.uploadFile(at: path, key: "rec/confirm.cast", retention: retention())
+            #expect(info.sha256 == OpenSSLSHA256().hash(bytes: data))
+            try await store.verify(info)
+            return
+        }
+        await #expect {
+            _ = try await store.uploadFile(at: path, key: "rec/confirm.cast", retention: retention())
+        } throws: {
+            guard let e = $0 as? EvidenceError else { return false }
+            return e.code == .verificationFailed && e.message.contains("part 2")
+                && e.message.contains(mode == "wrong" ? "not the first pass's" : "did not confirm the checksum")
+        }
+        #expect(try await store.head("rec/confirm.cast") == nil)
     }
 
     @Test("a file truncated during the upload is refused as truncated, and no object is completed",

@@ -27,14 +27,19 @@ extension S3ObjectLockStore {
     /// `multipartPartSize`, `multipartConcurrency` parts in flight.
     ///
     /// Two passes over the file. The first reads each byte once (256 KiB reads through a 2 MiB
-    /// ring) and computes the whole-file SHA-256 and each part's MD5 and SHA-256 from the same
-    /// buffers. The second sends each part as a region of the file (`S3HTTPBody.fileRegion`):
+    /// ring) and computes the whole-file SHA-256 and each part's SHA-256 on two threads; it is
+    /// all that must finish before CreateMultipartUpload (which records the whole-file hash).
+    /// The second, per part and just before the part is sent, reads the part again in 128 KiB
+    /// pieces for its MD5 (the slowest hash), so that it overlaps other parts on the wire; the
+    /// part is then sent as a region of the file (`S3HTTPBody.fileRegion`):
     /// `LoopbackHTTPTransport` sends it with `sendfile(2)` straight from the page cache, so
     /// memory stays a few MiB whatever the file size, part size and parts in flight;
     /// `URLSessionS3Transport` reads each part into memory first (about partSize x concurrency).
     ///
-    /// Every part carries `Content-MD5`, `x-amz-checksum-sha256` and the signed payload SHA-256
-    /// of the first pass, and its ETag must equal that MD5; so the stored object is exactly the
+    /// Every part carries that `Content-MD5`, and the first pass's SHA-256 as
+    /// `x-amz-checksum-sha256` and signed payload hash; its ETag must equal the MD5 and the
+    /// server must confirm the SHA-256 (else the part is checked again from the file; see
+    /// `FileSnapshot` and `uploadPart`); so the stored object is exactly the
     /// bytes of the whole-file SHA-256 (stored as `x-amz-meta-evidence-sha256`, with the lock
     /// headers of `retention`). A file changed after the first pass is refused
     /// (`.verificationFailed`), a file truncated during the upload too (`.io`), and the upload
@@ -56,7 +61,7 @@ extension S3ObjectLockStore {
         // A file under one part goes up in one PUT of the bytes read here.
         let small = file.size < UInt64(partSize) ? try file.read(offset: 0, count: Int(file.size)) : nil
         let snapshot: FileSnapshot
-        if let small { snapshot = FileSnapshot(sha256: OpenSSLSHA256().hash(bytes: small), parts: []) } else {
+        if let small { snapshot = FileSnapshot(sha256: OpenSSLSHA256().hash(bytes: small), partSHA256: []) } else {
             snapshot = try await FileSnapshot.compute(file, partSize: partSize)
         }
         let sha = snapshot.sha256
@@ -101,17 +106,25 @@ extension S3ObjectLockStore {
             var next = 1
             func launch(_ n: Int) {
                 group.addTask {
-                    let digests = snapshot.parts[n - 1]
+                    let expected = snapshot.partSHA256[n - 1]
                     // A part stored before a crash is kept if it is provably these bytes: its
                     // SHA-256 checksum where the server lists one, else its ETag (the part's MD5).
-                    if let k = known[n], k.checksumSHA256.isEmpty
-                        ? k.etag.lowercased() == Hex.encode(digests.md5)
-                        : k.checksumSHA256 == digests.sha256.base64 {
-                        return UploadedPart(number: n, etag: k.etag, checksumSHA256: digests.sha256.base64)
+                    if let k = known[n], !k.checksumSHA256.isEmpty, k.checksumSHA256 == expected.base64 {
+                        return UploadedPart(number: n, etag: k.etag, checksumSHA256: expected.base64)
                     }
                     let offset = UInt64(n - 1) * UInt64(partSize)
                     let region = try S3FileRegion(file: file, offset: offset, length: Int(min(UInt64(partSize), file.size - offset)))
-                    return try await uploadPart(objectKey: objectKey, uploadID: uploadID, number: n, region: region, digests: digests)
+                    if let k = known[n], k.checksumSHA256.isEmpty {
+                        // Listed without a checksum: kept if the bytes here are the first pass's
+                        // and their MD5 is its ETag.
+                        let d = try await onOwnThread { try file.partDigests(offset: region.offset, length: region.length) }
+                        if d.sha256 == expected, k.etag.lowercased() == Hex.encode(d.md5) {
+                            return UploadedPart(number: n, etag: k.etag, checksumSHA256: expected.base64)
+                        }
+                    }
+                    let md5 = try await onOwnThread { try file.partMD5(offset: region.offset, length: region.length) }
+                    return try await uploadPart(objectKey: objectKey, uploadID: uploadID, number: n, region: region,
+                                                md5: md5, sha256: expected)
                 }
             }
             while next <= min(partCount, configuration.multipartConcurrency) { launch(next); next += 1 }
@@ -127,24 +140,40 @@ extension S3ObjectLockStore {
         return StoredObjectInfo(key: key, size: file.size, sha256: sha, retention: retention, versionID: versionID, storedAt: clock.now())
     }
 
-    /// Sends one part from its file region with the hashes of the first pass, and requires the
-    /// ETag the server computed over the bytes it received to be their MD5.
-    func uploadPart(objectKey: String, uploadID: String, number: Int, region: S3FileRegion, digests: PartDigests) async throws -> UploadedPart {
+    /// Sends one part from its file region with `md5` (of the bytes read just before) and
+    /// `sha256` (the first pass's), and requires proof that the stored part is the first
+    /// pass's bytes (see `FileSnapshot`): the ETag the server computed over what it received
+    /// must be `md5`, and the server must confirm `sha256` by echoing it in
+    /// `x-amz-checksum-sha256` (it refuses a part whose bytes do not match it). A server that
+    /// does not echo it is not trusted to have checked: the part is then read again here, and
+    /// its SHA-256 must be the first pass's and its MD5 the ETag.
+    func uploadPart(objectKey: String, uploadID: String, number: Int, region: S3FileRegion,
+                    md5: [UInt8], sha256: Digest) async throws -> UploadedPart {
         let changed = "'\(region.file.path)' changed after it was hashed (or the bytes were altered in transit); make sure the file is complete and no longer written, then upload it again"
         let r: S3HTTPResponse
         do {
             r = try await client.expectSuccess(
                 method: "PUT", objectKey: objectKey, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                headers: ["content-md5": Base64.encode(digests.md5), "x-amz-checksum-sha256": digests.sha256.base64],
-                httpBody: .fileRegion(region), payloadSHA256: digests.sha256, what: "uploading part \(number) of '\(objectKey)'")
+                headers: ["content-md5": Base64.encode(md5), "x-amz-checksum-sha256": sha256.base64],
+                httpBody: .fileRegion(region), payloadSHA256: sha256, what: "uploading part \(number) of '\(objectKey)'")
         } catch let e as EvidenceError where e.code == .verificationFailed {
             throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was refused by the server: its bytes do not match their checksums (\(e.message)); \(changed)")
         }
         let etag = (r.header("etag") ?? "").replacingOccurrences(of: "\"", with: "")
-        guard etag.lowercased() == Hex.encode(digests.md5) else {
-            throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with ETag \(etag), not the MD5 of the bytes hashed before the upload (\(Hex.encode(digests.md5))): \(changed)")
+        guard etag.lowercased() == Hex.encode(md5) else {
+            throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with ETag \(etag), not the MD5 of the bytes read to send it (\(Hex.encode(md5))): \(changed)")
         }
-        return UploadedPart(number: number, etag: etag, checksumSHA256: digests.sha256.base64)
+        if let echoed = r.header("x-amz-checksum-sha256") {
+            guard echoed == sha256.base64 else {
+                throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' was stored with SHA-256 \(echoed), not the first pass's \(sha256.base64): \(changed)")
+            }
+        } else {
+            let again = try await onOwnThread { try region.file.partDigests(offset: region.offset, length: region.length) }
+            guard again.sha256 == sha256, Hex.encode(again.md5) == etag.lowercased() else {
+                throw EvidenceError(.verificationFailed, "part \(number) of '\(objectKey)' (bytes \(region.offset)..<\(region.offset + UInt64(region.length))) no longer has the first pass's SHA-256 \(sha256.hex) and its ETag \(etag), and the server did not confirm the checksum: \(changed)")
+            }
+        }
+        return UploadedPart(number: number, etag: etag, checksumSHA256: sha256.base64)
     }
 
     func listParts(objectKey: String, uploadID: String) async throws -> [UploadedPart] {

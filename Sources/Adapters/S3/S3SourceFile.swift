@@ -84,38 +84,91 @@ public final class S3SourceFile: Sendable {
     }
 }
 
-/// The hashes of one multipart part.
+/// The hashes one part is sent with.
 struct PartDigests: Sendable {
     var md5: [UInt8]
     var sha256: Digest
 }
 
-/// The SHA-256 of a whole file and the MD5 and SHA-256 of each of its parts, all computed
-/// from one read of each byte: the part hashes describe exactly the bytes the whole-file hash
-/// describes. An upload that sends each part with these hashes (and checks each part's ETag
-/// against its MD5) therefore stores exactly the bytes of this hash, or fails.
+extension S3SourceFile {
+    /// MD5 and SHA-256 of `length` bytes from `offset`, read once in 128 KiB pieces (each
+    /// piece is hashed twice while it is in the CPU cache). Throws when the file ends first.
+    func partDigests(offset: UInt64, length: Int) throws -> PartDigests {
+        var sha = OpenSSLSHA256Hasher()
+        let md5 = try hashRegion(offset: offset, length: length) { sha.update($0) }
+        return PartDigests(md5: md5, sha256: sha.finalize())
+    }
+
+    /// MD5 of `length` bytes from `offset` (the part's Content-MD5), read in 128 KiB pieces.
+    func partMD5(offset: UInt64, length: Int) throws -> [UInt8] {
+        try hashRegion(offset: offset, length: length) { _ in }
+    }
+
+    /// Reads the region once in 128 KiB pieces, hands each to `also`, returns its MD5.
+    private func hashRegion(offset: UInt64, length: Int, also: (UnsafeRawBufferPointer) -> Void) throws -> [UInt8] {
+        let chunk = 128 << 10
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buf.deallocate() }
+        let md5 = ContentMD5.Hasher()
+        var at = offset
+        let end = offset + UInt64(length)
+        while at < end {
+            let n = Int(min(UInt64(chunk), end - at))
+            try readFully(into: buf, count: n, offset: at)
+            let bytes = UnsafeRawBufferPointer(start: buf, count: n)
+            md5.update(bytes)
+            also(bytes)
+            at += UInt64(n)
+        }
+        return md5.finalize()
+    }
+}
+
+/// Runs blocking work (hashing a part) on a thread of its own, so parts in flight never hold
+/// the few threads of the cooperative pool.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        let t = Thread { c.resume(with: Result { try work() }) }
+        t.stackSize = 1 << 20
+        t.start()
+    }
+}
+
+/// What the first pass over a file records: the SHA-256 of the whole file and of each part,
+/// both from one read of each byte (so the part hashes describe exactly the bytes the
+/// whole-file hash describes).
+///
+/// Why the part SHA-256s are computed here although each part's MD5 is computed later, just
+/// before the part is sent (so that MD5, the slowest hash, overlaps other parts on the wire
+/// instead of delaying CreateMultipartUpload): that later MD5 describes the file as it is
+/// *then*. Were the part's SHA-256 computed then too, a file changed after this pass would
+/// yield hashes of other bytes than the recorded whole-file SHA-256, the server would accept
+/// them, and the object would not be the bytes its metadata names. So every part is sent with
+/// the SHA-256 of this pass (in `x-amz-checksum-sha256` and as the signed payload hash): the
+/// server refuses a part whose bytes do not match it, and must confirm it in its answer; the
+/// ETag must be the later MD5, so a change between hashing and sending is caught on this side
+/// too. Where a server does not confirm the checksum, the part is read again and its SHA-256
+/// compared with this pass's (`S3ObjectLockStore.uploadPart`).
 struct FileSnapshot: Sendable {
     var sha256: Digest
-    var parts: [PartDigests]
+    var partSHA256: [Digest]
 
     /// Reads `file` once in `chunkSize` pieces through a ring of `slots` buffers (memory:
     /// chunkSize x slots, whatever the file and part size) on two threads: one reads and
-    /// computes the whole-file and per-part SHA-256, the other the parts' MD5 of the same
-    /// buffer. Throws when the file is shorter than when it was opened, or a read fails.
+    /// computes the whole-file SHA-256, the other each part's SHA-256 of the same buffers (both
+    /// at about the same speed). Throws when the file is shorter than when it was opened, or a
+    /// read fails.
     static func compute(_ file: S3SourceFile, partSize: Int, chunkSize: Int = 256 << 10, slots: Int = 8) async throws -> FileSnapshot {
         precondition(partSize > 0 && chunkSize > 0 && slots > 0)
-        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<FileSnapshot, any Error>) in
-            let ring = DigestRing(file: file, partSize: partSize, chunkSize: chunkSize, slots: slots)
-            let t = Thread { c.resume(with: Result { try ring.run() }) }
-            t.stackSize = 1 << 20
-            t.start()
-        }
+        let ring = DigestRing(file: file, partSize: partSize, chunkSize: chunkSize, slots: slots)
+        return try await onOwnThread { try ring.run() }
     }
 }
 
 /// The two-thread pipeline of `FileSnapshot.compute`. Slot contents and lengths are handed
-/// from the reader to the hasher by `filled` and back by `free`: the reader writes a slot only
-/// after the hasher gave it back; both then read it (the reader for its SHA-256).
+/// from the reader to the part hasher by `filled` and back by `free`: the reader writes a slot
+/// only after the part hasher gave it back; both then read it (the reader for the whole-file
+/// SHA-256).
 private final class DigestRing: @unchecked Sendable {
     let file: S3SourceFile
     let partSize: UInt64
@@ -131,7 +184,7 @@ private final class DigestRing: @unchecked Sendable {
     let free = DispatchSemaphore(value: 0)
     let filled = DispatchSemaphore(value: 0)
     let hasherDone = DispatchSemaphore(value: 0)
-    var partMD5: [[UInt8]] = []
+    var partSHA: [Digest] = []
 
     init(file: S3SourceFile, partSize: Int, chunkSize: Int, slots: Int) {
         self.file = file; self.partSize = UInt64(partSize); self.chunkSize = chunkSize; self.slots = slots
@@ -143,19 +196,16 @@ private final class DigestRing: @unchecked Sendable {
 
     deinit { buffers.deallocate(); lengths.deallocate(); endsPart.deallocate() }
 
-    /// Runs the reader here and the hasher on a second thread; returns when both are done.
-    /// The reader (pread, then the whole-file and part SHA-256) and the hasher (the parts'
-    /// MD5, the slowest of the three at about 0.7 GB/s) take about the same time per chunk.
+    /// Runs the reader here and the part hasher on a second thread; returns when both are done.
     func run() throws -> FileSnapshot {
-        let hasher = Thread { [self] in hashMD5(); hasherDone.signal() }
+        let hasher = Thread { [self] in hashParts(); hasherDone.signal() }
         hasher.stackSize = 1 << 20
         hasher.start()
-        var shas: [Digest] = []
         var failure: (any Error)?
         var all = OpenSSLSHA256Hasher()
-        var part = OpenSSLSHA256Hasher()
         var offset: UInt64 = 0
         var index = 0
+        var parts = 0
         while offset < file.size {
             let partEnd = min((offset / partSize + 1) * partSize, file.size)
             let n = Int(min(UInt64(chunkSize), partEnd - offset))
@@ -165,11 +215,9 @@ private final class DigestRing: @unchecked Sendable {
             do { try file.readFully(into: p, count: n, offset: offset) } catch { failure = error; break }
             lengths[slot] = n
             endsPart[slot] = offset + UInt64(n) == partEnd
+            if endsPart[slot] { parts += 1 }
             filled.signal()
-            let bytes = UnsafeRawBufferPointer(start: p, count: n)
-            all.update(bytes)
-            part.update(bytes)
-            if offset + UInt64(n) == partEnd { shas.append(part.finalize()); part = OpenSSLSHA256Hasher() }
+            all.update(UnsafeRawBufferPointer(start: p, count: n))
             offset += UInt64(n)
             index += 1
         }
@@ -178,22 +226,22 @@ private final class DigestRing: @unchecked Sendable {
         filled.signal()
         hasherDone.wait()
         if let failure { throw failure }
-        guard partMD5.count == shas.count else {
+        guard partSHA.count == parts else {
             throw EvidenceError(.io, "hashing '\(file.path)' stopped early; upload it again")
         }
-        return FileSnapshot(sha256: all.finalize(), parts: zip(partMD5, shas).map { PartDigests(md5: $0, sha256: $1) })
+        return FileSnapshot(sha256: all.finalize(), partSHA256: partSHA)
     }
 
-    private func hashMD5() {
-        let md5 = ContentMD5.Hasher()
+    private func hashParts() {
+        var sha = OpenSSLSHA256Hasher()
         var index = 0
         while true {
             filled.wait()
             let slot = index % slots
             let n = lengths[slot]
             if n <= 0 { return }
-            md5.update(UnsafeRawBufferPointer(start: buffers + slot * chunkSize, count: n))
-            if endsPart[slot] { partMD5.append(md5.finalize()) }
+            sha.update(UnsafeRawBufferPointer(start: buffers + slot * chunkSize, count: n))
+            if endsPart[slot] { partSHA.append(sha.finalize()); sha = OpenSSLSHA256Hasher() }
             free.signal()
             index += 1
         }
