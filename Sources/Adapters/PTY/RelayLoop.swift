@@ -17,13 +17,13 @@ struct RelayLoop {
     let master: Int32
     let child: pid_t
     let relay: TerminalRelay
-    let recorder: SessionRecorder
+    let recorder: any RelayedSessionSink
     let signals: SignalPipe
     private var pendingInput: [UInt8] = []
     private var inputOpen = true
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
-    init(master: Int32, child: pid_t, relay: TerminalRelay, recorder: SessionRecorder, signals: SignalPipe) {
+    init(master: Int32, child: pid_t, relay: TerminalRelay, recorder: any RelayedSessionSink, signals: SignalPipe) {
         self.master = master; self.child = child; self.relay = relay; self.recorder = recorder; self.signals = signals
     }
 

@@ -57,7 +57,7 @@ public struct TerminalRelay: Sendable {
     public init() {}
 
     /// Starts `argv` and relays until it exits (or the recorder fails closed).
-    public func run(_ argv: [String], recorder: SessionRecorder) throws -> RelayOutcome {
+    public func run(_ argv: [String], recorder: any RelayedSessionSink) throws -> RelayOutcome {
         guard !argv.isEmpty else { throw EvidenceError(.malformedInput, "no command to run") }
         var slave = [CChar](repeating: 0, count: 256)
         let master = cpty_open_master(&slave, slave.count)
