@@ -23,7 +23,8 @@ import Glibc
 /// the server had closed is sent again once on a new connection (no byte of a response had
 /// arrived); a file region is sent from its own offset on every attempt, and a file that ends
 /// before the region does is reported as truncated (`.io`, the connection is closed, never
-/// reused). Refuses: HTTP versions other than 1.0/1.1, malformed framing.
+/// reused). Socket failures (refused, reset, closed, timed out) are thrown as `S3NetworkError`,
+/// which `S3Client` retries. Refuses: HTTP versions other than 1.0/1.1, malformed framing.
 public final class LoopbackHTTPTransport: S3HTTPTransport {
     public let maxResponseBytes: Int
     private let fallback: any S3HTTPTransport
@@ -70,12 +71,15 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
                 return response
             } catch let e as ConnectionClosedEarly where reused != nil {
                 _ = e; Glibc.close(fd)   // the server closed an idle connection: once more on a new one
+            } catch is ConnectionClosedEarly {
+                Glibc.close(fd)
+                throw S3NetworkError("127.0.0.1:\(port) closed or reset the connection before answering \(request.method) (\(request.body.count)-byte body)")
             } catch {
                 Glibc.close(fd)
                 throw error
             }
         }
-        throw EvidenceError(.io, "127.0.0.1:\(port) closed the connection before answering \(request.method) twice")
+        throw S3NetworkError("127.0.0.1:\(port) closed the connection before answering \(request.method) twice")
     }
 
     private func release(_ fd: Int32, port: Int) {
@@ -110,7 +114,7 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
 
     static func connect(port: Int, timeout: TimeInterval) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw EvidenceError(.io, "cannot create a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw S3NetworkError("cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
@@ -123,7 +127,7 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else {
             let e = errno; Glibc.close(fd)
-            throw EvidenceError(.io, "cannot connect to 127.0.0.1:\(port): \(String(cString: strerror(e)))")
+            throw S3NetworkError("cannot connect to 127.0.0.1:\(port): \(String(cString: strerror(e)))")
         }
         return fd
     }
@@ -137,7 +141,8 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 if errno == EPIPE || errno == ECONNRESET { throw ConnectionClosedEarly() }
-                throw EvidenceError(.io, "sending to 127.0.0.1 failed: \(String(cString: strerror(errno)))")
+                if errno == EAGAIN { throw S3NetworkError("sending to 127.0.0.1 timed out: the S3 service is not reading") }
+                throw S3NetworkError("sending to 127.0.0.1 failed: \(String(cString: strerror(errno)))")
             }
             off += n
         }
@@ -162,8 +167,8 @@ extension LoopbackHTTPTransport {
                 try copyRegion(fd, file: file, from: UInt64(offset), to: UInt64(end))
                 return
             case EPIPE, ECONNRESET: throw ConnectionClosedEarly()
-            case EAGAIN: throw EvidenceError(.io, "sending a part of '\(file.path)' to 127.0.0.1 timed out; the S3 service is not reading, check that it is up")
-            case let e: throw EvidenceError(.io, "sending '\(file.path)' to 127.0.0.1 failed: \(String(cString: strerror(e)))")
+            case EAGAIN: throw S3NetworkError("sending a part of '\(file.path)' to 127.0.0.1 timed out: the S3 service is not reading")
+            case let e: throw S3NetworkError("sending '\(file.path)' to 127.0.0.1 failed: \(String(cString: strerror(e)))")
             }
         }
     }
@@ -291,7 +296,11 @@ struct ResponseReader {
         if n > 0 { filled += n; received += n; return true }
         if n < 0 && errno == EINTR { return try fill(allowEOF: allowEOF, want: want) }
         if n == 0 && allowEOF { return false }
+        let e = errno
+        if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
+            throw S3NetworkError("127.0.0.1 sent no answer within the request timeout\(received == 0 ? "" : " (\(received) bytes of it had arrived)")")
+        }
         if received == 0 { throw ConnectionClosedEarly() }
-        throw EvidenceError(.io, "127.0.0.1 \(n == 0 ? "closed the connection" : "failed: \(String(cString: strerror(errno)))") in the middle of a response")
+        throw S3NetworkError("127.0.0.1 \(n == 0 ? "closed the connection" : "failed: \(String(cString: strerror(e)))") in the middle of a response")
     }
 }

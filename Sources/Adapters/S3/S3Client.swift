@@ -74,14 +74,19 @@ public struct S3Client: Sendable {
             let retryable: Bool
             switch outcome {
             case .success(let r): retryable = Self.isRetryable(r)
-            case .failure(let e): retryable = !(e is EvidenceError) && !(e is CancellationError)
+            case .failure(let e):
+                // Every transport's network failure (S3NetworkError, URLError, ...) is retried;
+                // an EvidenceError (a truncated file, a malformed answer) and cancellation are final.
+                retryable = !(e is EvidenceError) && !(e is CancellationError) && (e as? URLError)?.code != .cancelled && !Task.isCancelled
             }
             if !retryable || attempt >= configuration.retry.maxAttempts {
                 switch outcome {
                 case .success(let r): return r
                 case .failure(let e):
                     if let e = e as? EvidenceError { throw e }
-                    throw EvidenceError(.io, "S3 \(method) \(objectKey ?? configuration.bucket) at \(configuration.endpoint.absoluteString) failed after \(attempt) attempt(s): \(e.localizedDescription); check that the endpoint is reachable")
+                    if e is CancellationError { throw e }
+                    let why = (e as? S3NetworkError)?.message ?? (e as? URLError).map { "\($0.localizedDescription) (URLError \($0.code.rawValue))" } ?? String(describing: e)
+                    throw EvidenceError(.io, "S3 \(method) \(objectKey ?? configuration.bucket) at \(configuration.endpoint.absoluteString) failed after \(attempt) attempt\(attempt == 1 ? "" : "s") (network errors are retried with backoff up to retry.maxAttempts = \(configuration.retry.maxAttempts)); the last: \(why); check that the S3 service is up and reachable")
                 }
             }
             let delay = configuration.retry.delay(afterAttempt: attempt - 1)

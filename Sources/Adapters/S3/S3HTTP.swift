@@ -76,9 +76,21 @@ public struct S3HTTPResponse: Sendable {
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 
+/// A network failure while sending a request or reading its answer: connection refused or
+/// reset, a timeout, the peer closing before or in the middle of its answer. The request may
+/// or may not have reached the server; `S3Client` sends it again with backoff and jitter (the
+/// store's writes are idempotent: a part is the same bytes under the same number, a put is
+/// `If-None-Match: *` and compared when it finds its own object).
+public struct S3NetworkError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// The transport seam: sends one request, returns the response (any status), or throws for a
-/// network failure (which the client retries). Injected so a deployment can add TLS pinning
-/// or a proxy.
+/// network failure (which the client retries: an `S3NetworkError`, a `URLError`, any error that
+/// is not an `EvidenceError`; an `EvidenceError` such as a truncated file or a malformed answer
+/// is final). Injected so a deployment can add TLS pinning or a proxy.
 public protocol S3HTTPTransport: Sendable {
     func send(_ request: S3HTTPRequest, timeout: TimeInterval) async throws -> S3HTTPResponse
 }

@@ -135,7 +135,16 @@ extension S3ObjectLockStore {
             }
             return results.sorted { $0.number < $1.number }
         }
-        let versionID = try await complete(objectKey: objectKey, key: key, uploadID: uploadID, parts: uploaded)
+        let versionID: String?
+        do {
+            versionID = try await complete(objectKey: objectKey, key: key, uploadID: uploadID, parts: uploaded)
+        } catch let e as EvidenceError where e.code == .notFound {
+            // NoSuchUpload: an earlier attempt whose answer was lost (a reset connection,
+            // retried) may have completed it. The object is ours only if it is these bytes.
+            guard let stored = try await head(key), stored.sha256 == sha, stored.size == file.size else { throw e }
+            if let stateFile { try? FileManager.default.removeItem(atPath: stateFile) }
+            return stored
+        }
         if let stateFile { try? FileManager.default.removeItem(atPath: stateFile) }
         return StoredObjectInfo(key: key, size: file.size, sha256: sha, retention: retention, versionID: versionID, storedAt: clock.now())
     }
