@@ -33,6 +33,19 @@ struct PackTamperTests {
         }
     }
 
+    @Test func anEditedOriginInTheManifestIsBlamedOnTheManifest() async throws {
+        let f = try await PackFixture(); defer { f.remove() }
+        let original = try await f.export()
+        let manifest = try #require(try ZipArchiveReader(path: original).entries.first { $0.name == "manifest.json" })
+        let bytes = try #require(FileManager.default.contents(atPath: original))
+        let text = [UInt8](bytes[Int(manifest.dataOffset)..<Int(manifest.dataOffset + manifest.size)])
+        let key = Array("\"origin\":\"".utf8)
+        let at = try #require((0...(text.count - key.count)).first { Array(text[$0..<($0 + key.count)]) == key })
+        try flip(original, at: manifest.dataOffset + UInt64(at + key.count), xor: 0x01)   // first letter of the origin
+        let report = f.verifier().verify(original)
+        #expect(report.failure?.place == "manifest.json", "\(report.failure?.place ?? "passed"): \(report.failure?.detail ?? "")")
+    }
+
     @Test func aTruncatedPackFailsAtTheZipLayer() async throws {
         let f = try await PackFixture(); defer { f.remove() }
         let original = try await f.export()

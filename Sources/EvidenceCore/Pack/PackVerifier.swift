@@ -129,9 +129,18 @@ public struct EvidencePackVerifier {
         let sigBytes = try zip.read(try entry(EvidencePackFormat.signaturePath), limit: EvidencePackFormat.maxSignatureBytes)
         let note: SignedNote
         do { note = try SignedNote(parsing: sigBytes) } catch let e as EvidenceError { throw Failure(place: "manifest.sig", detail: e.message) }
-        guard note.isSigned(by: key) else { throw Failure(place: "manifest.sig", detail: "no valid signature by key \(key.keyName) (forged, altered, or signed by another key)") }
+        guard note.isSigned(by: key) else {
+            // Name the altered file where the (unverified) statement allows: a manifest whose
+            // digest is not the one the statement gives was changed after signing, e.g. an
+            // edit of its verifier key that makes the pack check itself against another key.
+            if let claimed = EvidencePackFormat.parseStatement(note.text), claimed.manifest != digests[EvidencePackFormat.manifestPath] {
+                throw Failure(place: "manifest.json", detail: "SHA-256 differs from the one manifest.sig states, and no valid signature by key \(key.keyName): the manifest (or the signature file) was altered")
+            }
+            throw Failure(place: "manifest.sig", detail: "no valid signature by key \(key.keyName) (forged, altered, or signed by another key)")
+        }
         guard let statement = EvidencePackFormat.parseStatement(note.text) else { throw Failure(place: "manifest.sig", detail: "the signed text is not an evidence-pack statement") }
-        guard statement.origin == report.origin else { throw Failure(place: "manifest.sig", detail: "signed for origin \(statement.origin), the manifest says \(report.origin)") }
+        // The statement is signed at this point, so a different origin is an altered manifest.
+        guard statement.origin == report.origin else { throw Failure(place: "manifest.json", detail: "origin \(report.origin) is not the \(statement.origin) signed in manifest.sig: the manifest was altered") }
         guard statement.manifest == digests[EvidencePackFormat.manifestPath] else { throw Failure(place: "manifest.json", detail: "SHA-256 differs from the one signed in manifest.sig: the manifest was altered") }
         let reportEntry = try entry(EvidencePackFormat.reportPath)
         guard statement.report == digests[EvidencePackFormat.reportPath] else { throw Failure(place: "report.pdf", detail: "SHA-256 differs from the one signed in manifest.sig: the report was altered") }
