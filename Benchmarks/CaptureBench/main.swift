@@ -265,6 +265,41 @@ if parts.contains("memory") {
     figures["sessionPrivatePeakMiB"] = .number((Double(sampler.peakAnonKiB) / 1024 * 100).rounded() / 100)
     figures["recordProcessPeakRSSMiB"] = .number((Double(sampler.peakHWMKiB) / 1024 * 100).rounded() / 100)
 
+    // (c) A jump host: the same number of `nis2ctl record --recorder` relays, all of one
+    // tenant, through one `nis2ctl recorder serve`: summed PSS of the relays and the service.
+    let serviceStore = newStore("service")
+    let socketPath = work + "/rec.sock"
+    let service = OnTerminal([nis2ctl, "recorder", "serve", "--store", serviceStore, "--socket", socketPath])
+    let serviceOutput = Thread { _ = service.drain() }
+    serviceOutput.start()
+    for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) { usleep(25_000) }
+    let relays = (0..<sessions).map { i in
+        OnTerminal([nis2ctl, "record", "--recorder", socketPath, "--tenant", "bench", "--session", "j-\(i)", "--", "sh", "-c", writerEach])
+    }
+    let jumpSampler = MemorySampler(relays.map(\.pid) + [service.pid])
+    let jumpTally = Tally()
+    let relayed2 = DispatchGroup()
+    for t in relays {
+        relayed2.enter()
+        Thread {
+            let n = t.drain()
+            let (st, _) = t.finish()
+            jumpTally.lock.withLock { jumpTally.relayed.append(n); if st != 0 { jumpTally.failed += 1 } }
+            relayed2.leave()
+        }.start()
+    }
+    relayed2.wait()
+    jumpSampler.stop()
+    kill(service.pid, SIGTERM)
+    _ = service.finish()
+    if jumpTally.failed != 0 || jumpTally.relayed.contains(where: { $0 < each }) {
+        FileHandle.standardError.write(Data("capture-bench: \(jumpTally.failed) of \(sessions) relays through the recorder service failed; bytes relayed: \(jumpTally.relayed)\n".utf8))
+        exit(1)
+    }
+    let perJumpSession = Double(jumpSampler.peakPssSumKiB) / Double(sessions) / 1024
+    add("memory per session, \(sessions) relays + service", "\(f(perJumpSession)) MiB (goal <= 8 MiB; one tenant through 'recorder serve'; peak summed PSS \(f(Double(jumpSampler.peakPssSumKiB) / 1024)) MiB)")
+    figures["perSessionViaServiceMiB"] = .number((perJumpSession * 100).rounded() / 100)
+
     // (b) The same number of sessions of one tenant inside one host process (a gateway linking
     // the library): RSS growth over the process before the sessions, per session.
     let gatewayStore = newStore("gateway")

@@ -65,6 +65,7 @@ enum RecordingCommands {
         guard a.positional.isEmpty else { throw UsageError("unexpected '\(a.positional[0])'; put the command after '--'") }
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit must surface as a write error (fail-closed), not kill us
+        RecordingProcess.mapLargeAllocations()
         let tenant = try a.tenant()
         let socketPath = a.value("recorder")
         guard (socketPath == nil) != (a.value("store") == nil) else {
@@ -141,6 +142,7 @@ enum RecordingCommands {
         guard a.positional.isEmpty, a.trailing.isEmpty else { throw UsageError("unexpected arguments; see 'nis2ctl recorder serve --help'") }
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
+        RecordingProcess.mapLargeAllocations()
         let policy = try policy(a)
         let storePath = try a.required("store")
         let store = try StoreAccess.open(storePath, signing: FileManager.default.fileExists(atPath: storePath + "/keys/checkpoint.key"))

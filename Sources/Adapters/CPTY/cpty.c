@@ -1,5 +1,5 @@
-// The two things Swift's Glibc module does not expose: posix_openpt/ptsname_r, and the GNU
-// posix_spawn extensions POSIX_SPAWN_SETSID and addclosefrom_np. No fork: the child is made
+// What Swift's Glibc module does not expose: posix_openpt/ptsname_r, the GNU posix_spawn
+// extensions POSIX_SPAWN_SETSID and addclosefrom_np, and mallopt. No fork: the child is made
 // with posix_spawn, which is safe from a multi-threaded process.
 //
 // Controlling terminal: glibc runs setsid() (POSIX_SPAWN_SETSID) before the file actions,
@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "cpty.h"
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -47,4 +48,8 @@ int cpty_spawn(pid_t *pid, const char *slave_path, char *const argv[], char *con
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     return rc;
+}
+
+int cpty_map_large_allocations(size_t threshold) {
+    return mallopt(M_MMAP_THRESHOLD, (int)threshold);
 }

@@ -13,4 +13,9 @@ int cpty_open_master(char *slave_path, size_t path_len);
 /// Returns 0 and the child's pid, or an errno value.
 int cpty_spawn(pid_t *pid, const char *slave_path, char *const argv[], char *const envp[]);
 
+/// mallopt(M_MMAP_THRESHOLD, threshold): blocks of at least `threshold` bytes are mapped on
+/// their own and given back to the system when freed (and glibc stops raising the threshold
+/// as large blocks are freed). Process-wide. Returns 1 on success, 0 otherwise.
+int cpty_map_large_allocations(size_t threshold);
+
 #endif
