@@ -43,7 +43,10 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
             return try await fallback.send(request, timeout: timeout)
         }
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<S3HTTPResponse, any Error>) in
-            let t = Thread { c.resume(with: Result { try self.exchange(request, port: port, timeout: timeout) }) }
+            let t = Thread {
+                Self.blockSIGPIPE()
+                c.resume(with: Result { try self.exchange(request, port: port, timeout: timeout) })
+            }
             t.stackSize = 1 << 20
             t.start()
         }
@@ -80,6 +83,18 @@ public final class LoopbackHTTPTransport: S3HTTPTransport {
             }
         }
         throw S3NetworkError("127.0.0.1:\(port) closed the connection before answering \(request.method) twice")
+    }
+
+    /// `sendfile(2)` has no MSG_NOSIGNAL: a peer that resets the connection mid-part would
+    /// raise SIGPIPE and end the process. Blocked on this exchange's own thread, the signal
+    /// stays pending there (discarded when the thread ends) and `sendfile` fails with EPIPE,
+    /// which is reported as a network failure and retried. The process's signal handling is
+    /// left as it is.
+    static func blockSIGPIPE() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
     private func release(_ fd: Int32, port: Int) {
