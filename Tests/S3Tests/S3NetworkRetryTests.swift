@@ -50,7 +50,11 @@ struct S3NetworkRetryTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("retry-\(UUID().uuidString).cast").path
         try Data(data).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let info = try await store.uploadFile(at: path, key: "rec/reset.cast", retention: retention())
+        let info: StoredObjectInfo
+        do { info = try await store.uploadFile(at: path, key: "rec/reset.cast", retention: retention()) } catch {
+            Issue.record("upload failed: \(error); the relay's failures: \(relay.failuresMade.map { $0.prefix(60) })")
+            return
+        }
         #expect(relay.failuresMade.count == 4, "the relay made its four failures: \(relay.failuresMade)")
         #expect(info.sha256 == OpenSSLSHA256().hash(bytes: data) && info.size == UInt64(data.count))
         try await store.verify(info)
@@ -151,16 +155,23 @@ final class ResettingRelay: Sendable {
     func fail(_ rules: [(String, Action)]) { state.withLock { $0.rules += rules } }
 
     /// From now on every new connection is reset at once, and open ones are cut.
+    /// (Descriptors are shut down and closed only under the lock, so a number reused by another
+    /// test's socket after a close is never touched.)
     func resetEveryConnection() {
-        let open = state.withLock { s -> Set<Int32> in s.resetEveryConnection = true; return s.open }
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        state.withLock { s in
+            s.resetEveryConnection = true
+            for fd in s.open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
+    /// Stops accepting (the accept thread closes the listener as it leaves, so it never calls
+    /// accept on a reused descriptor number) and cuts open connections.
     func stop() {
-        let open = state.withLock { s -> Set<Int32> in s.stopped = true; return s.open }
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        state.withLock { s in
+            s.stopped = true
+            for fd in s.open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
@@ -174,7 +185,11 @@ final class ResettingRelay: Sendable {
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
-            if client < 0 { if errno == EINTR { continue }; return }
+            if client < 0 {
+                if errno == EINTR { continue }
+                close(listener)
+                return
+            }
             let resetNow = state.withLock { s -> Bool in
                 s.connections += 1
                 if s.resetEveryConnection { s.failures.append("connection") }
@@ -230,8 +245,10 @@ final class ResettingRelay: Sendable {
         } abort: { abort() }
         shutdown(upstream, Int32(SHUT_WR))
         answersDone.wait()
-        state.withLock { s in s.open.remove(client); s.open.remove(upstream) }
-        close(client); close(upstream)
+        state.withLock { s in
+            s.open.remove(client); s.open.remove(upstream)
+            close(client); close(upstream)
+        }
     }
 
     /// Forwards requests (head up to 64 KiB, then Content-Length body bytes) until the client

@@ -127,7 +127,9 @@ final class CorruptingRelay: Sendable {
         t.start()
     }
 
-    func stop() { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+    /// Stops accepting; the accept thread closes the listener as it leaves, so it never calls
+    /// accept on a descriptor number reused by another test's socket.
+    func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
         var a = sockaddr_in()
@@ -140,7 +142,11 @@ final class CorruptingRelay: Sendable {
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
-            if client < 0 { if errno == EINTR { continue }; return }
+            if client < 0 {
+                if errno == EINTR { continue }
+                close(listener)
+                return
+            }
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = Self.loopback(port: upstreamPort)
             let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
