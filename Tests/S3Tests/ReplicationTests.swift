@@ -91,6 +91,33 @@ struct ReplicationTests {
                 "the failure must name \(key) and version \(forgedVersion): \(bad.output.suffix(2000))")
     }
 
+    @Test("an object's local retain-until and legal hold are carried to its bucket copy")
+    func localRetentionCarried() async throws {
+        let f = try await ReplicationFixture.make(segments: 1, objects: 3)
+        defer { f.remove() }
+        let store = try f.openStore()
+        let objects = try store.objects(for: f.tenant)
+        let keys = try await objects.list(prefix: "")
+        #expect(keys.count == 3)
+        try await objects.setLegalHold(keys[0], true)
+        let bucket = try await f.bucketStore()
+        // The configured policy alone would hold copies for 5 minutes; the local objects are held a day.
+        let replicator = try EvidenceReplicator(store: store, tenant: f.tenant, bucket: bucket,
+                                                retention: { RetentionPolicy(mode: .compliance, retainUntil: $0.addingTimeInterval(300)) })
+        _ = try await replicator.replicateOnce()
+        let layout = ReplicaLayout(tenant: f.tenant)
+        for (i, key) in keys.enumerated() {
+            let local = try #require(try await objects.head(key)).retention
+            let (mode, until) = try await bucket.retention(layout.object(key))
+            #expect(mode == .compliance)
+            #expect(abs(until.timeIntervalSince(local.retainUntil)) < 1.5, "\(key): bucket \(until), local \(local.retainUntil)")
+            #expect(try await bucket.legalHold(layout.object(key)) == (i == 0), "legal hold of \(key)")
+        }
+        // Files that are not objects get the configured policy.
+        let (_, markerUntil) = try await bucket.retention(layout.storeMarker)
+        #expect(markerUntil < Date().addingTimeInterval(600))
+    }
+
     @Test("verification from a bucket fails for a tenant that was never replicated")
     func missingTenantFails() async throws {
         let f = try await ReplicationFixture.make(segments: 1, objects: 0)

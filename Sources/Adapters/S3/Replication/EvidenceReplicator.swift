@@ -49,7 +49,9 @@ public actor EvidenceReplicator {
     private let stateFolder: String
 
     /// - Parameters:
-    ///   - retention: the Object Lock policy for an object copied at the given time.
+    ///   - retention: the Object Lock policy for an object copied at the given time. An object
+    ///     of the tenant's object store keeps at least its local retention in the bucket: the
+    ///     later retain-until of the two, and its legal hold.
     ///   - onRecorded: called after each receipt is durable in the log (progress reporting).
     public init(store: EvidenceStore, tenant: TenantID, bucket: S3ObjectLockStore,
                 retention: @escaping @Sendable (Date) -> RetentionPolicy,
@@ -83,7 +85,9 @@ public actor EvidenceReplicator {
 
         let objects = try store.objects(for: tenant)
         for key in try await objects.list(prefix: "") {
-            try await copy(file: objects.root + "/data/" + key, to: layout.object(key), &pass)
+            // The bucket copy is held at least as long as the local object, and under its legal hold.
+            let local = try await objects.head(key)?.retention
+            try await copy(file: objects.root + "/data/" + key, to: layout.object(key), &pass, local: local)
         }
 
         let dir = store.logDirectory(tenant)
@@ -140,7 +144,16 @@ public actor EvidenceReplicator {
         progress = p
     }
 
-    private func copy(file path: String, to key: String, _ pass: inout Pass) async throws {
+    /// The policy of a bucket copy made at `now`: the configured one, with the later of its and
+    /// the local object's retain-until, the local legal hold, and COMPLIANCE if either says so.
+    static func policy(_ configured: RetentionPolicy, carrying local: RetentionPolicy?) -> RetentionPolicy {
+        guard let local else { return configured }
+        return RetentionPolicy(mode: configured.mode == .compliance || local.mode == .compliance ? .compliance : .governance,
+                               retainUntil: max(configured.retainUntil, local.retainUntil),
+                               legalHold: configured.legalHold || local.legalHold)
+    }
+
+    private func copy(file path: String, to key: String, _ pass: inout Pass, local: RetentionPolicy? = nil) async throws {
         if progress!.recorded[key] != nil { pass.alreadyRecorded += 1; return }
         let info: StoredObjectInfo
         if let existing = try await bucket.head(key) {
@@ -149,7 +162,8 @@ public actor EvidenceReplicator {
         } else {
             try FileManager.default.createDirectory(atPath: stateFolder, withIntermediateDirectories: true)
             let stateFile = stateFolder + "/upload-" + OpenSSLSHA256().hash(bytes: Array(key.utf8)).hex.prefix(24) + ".json"
-            info = try await bucket.uploadFile(at: path, key: key, retention: retention(store.clock.now()), stateFile: stateFile)
+            info = try await bucket.uploadFile(at: path, key: key, retention: Self.policy(retention(store.clock.now()), carrying: local),
+                                               stateFile: stateFile)
         }
         try await record(info, &pass)
     }
