@@ -111,6 +111,8 @@ enum S3Commands {
         guard let endpoint = URL(string: try a.required("endpoint")) else { throw UsageError("--endpoint must be a URL such as https://s3.eu-central-1.amazonaws.com") }
         let config = try S3Configuration(endpoint: endpoint, bucket: bucketName, prefix: prefix, region: a.value("region") ?? "us-east-1",
                                          credentials: try S3Credentials.resolve(), multipartPartSize: 8 << 20, multipartConcurrency: 4)
-        return try await S3ObjectLockStore.open(config)
+        // Our HTTP client for a service on 127.0.0.1 (parts sent from the file, memory flat);
+        // it hands anything else (https, other hosts) to URLSession.
+        return try await S3ObjectLockStore.open(config, transport: LoopbackHTTPTransport())
     }
 }
