@@ -100,7 +100,7 @@ let package = Package(
         .target(name: "PeerSupport", path: "Tests/PeerSupport"),
         .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", "EvidenceConformance"]),
         .testTarget(name: "OpenSSLTests", dependencies: ["EvidenceOpenSSL", "EvidenceCore", "EvidenceConformance"]),
-        .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore"]),
+        .testTarget(name: "S3Tests", dependencies: ["EvidenceS3", "EvidenceConformance", "EvidenceOpenSSL", "EvidenceCore", "PeerSupport"]),
         .testTarget(name: "TimeTests", dependencies: ["EvidenceNTS", "EvidenceTSA", "EvidenceOpenSSL", "EvidenceCore", "PeerSupport"]),
         .testTarget(name: "RecordingTests", dependencies: ["EvidenceCore", "EvidencePTY", "EvidenceOpenSSL"]),
         .testTarget(name: "SAMLTests", dependencies: ["EvidenceSAML", "EvidenceOpenSSL", "EvidenceCore", "PeerSupport"]),

@@ -89,13 +89,45 @@ public enum PeerProcess {
         _ = waitFor(pid, timeoutSeconds: graceSeconds)
     }
 
+    /// `sockaddr_in` for 127.0.0.1:`port`.
+    public static func loopbackAddress(_ port: UInt16) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return a
+    }
+
+    /// A TCP socket listening on 127.0.0.1 on a port the kernel picks (for test relays).
+    public static func listenOnLoopback(backlog: Int32 = 64) throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw PeerError("cannot create a socket: \(String(cString: strerror(errno)))") }
+        var addr = loopbackAddress(0)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, backlog) == 0 else {
+            let e = errno; Glibc.close(fd)
+            throw PeerError("cannot listen on 127.0.0.1: \(String(cString: strerror(e)))")
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return (fd, UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Connects to 127.0.0.1:`port`; the socket, or -1.
+    public static func connectLoopback(_ port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var a = loopbackAddress(port)
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 { Glibc.close(fd); return -1 }
+        return fd
+    }
+
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     public static func answers(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { Glibc.close(fd) }
-        var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian; a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+        let fd = connectLoopback(port)
+        if fd >= 0 { Glibc.close(fd) }
+        return fd >= 0
     }
 }
 

@@ -2,6 +2,7 @@ import EvidenceCore
 import EvidenceOpenSSL
 @testable import EvidenceS3
 import Foundation
+import PeerSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -140,13 +141,8 @@ final class ResettingRelay: Sendable {
 
     init(upstreamPort: UInt16) throws {
         self.upstreamPort = upstreamPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var addr = Self.loopback(port: 0)
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw EvidenceError(.io, "relay cannot listen on 127.0.0.1") }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = UInt16(bigEndian: addr.sin_port)
+        let (fd, port) = try PeerProcess.listenOnLoopback()
+        self.port = port
         listener = fd
         Thread { [self] in acceptLoop() }.start()
     }
@@ -172,14 +168,6 @@ final class ResettingRelay: Sendable {
             for fd in s.open { shutdown(fd, Int32(SHUT_RDWR)) }
         }
         shutdown(listener, Int32(SHUT_RDWR))
-    }
-
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return a
     }
 
     private func acceptLoop() {
@@ -209,14 +197,12 @@ final class ResettingRelay: Sendable {
     }
 
     private func forward(_ client: Int32) {
-        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var addr = Self.loopback(port: upstreamPort)
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let admitted = ok == 0 && state.withLock { s -> Bool in
+        let upstream = PeerProcess.connectLoopback(upstreamPort)
+        let admitted = upstream >= 0 && state.withLock { s -> Bool in
             guard !s.stopped else { return false }
             s.open.insert(client); s.open.insert(upstream); return true
         }
-        guard admitted else { Self.setLingerZero(client); close(client); close(upstream); return }
+        guard admitted else { Self.setLingerZero(client); close(client); if upstream >= 0 { close(upstream) }; return }
         let dropNext = Mutex(false)
         /// Cuts both sides; the client gets a reset when its descriptor is closed below.
         let aborted = Mutex(false)

@@ -1,6 +1,7 @@
 import EvidenceCore
 import EvidenceS3
 import Foundation
+import PeerSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,11 +16,7 @@ enum SeaweedPeer {
     static let directory = "/tmp/s3tests-\(getpid())"
     static let endpoint = URL(string: "http://127.0.0.1:\(portBase + 6)")!
 
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = PeerProcess.repoRoot
 
     private static let started: Task<Void, any Error> = Task {
         let script = repositoryRoot + "/scripts/peers/seaweedfs.sh"
@@ -72,32 +69,14 @@ enum SeaweedPeer {
                                          transport: transport ?? URLSessionS3Transport())
     }
 
-    /// posix_spawn with an empty signal mask and default signal actions, so the server the
-    /// script starts can be stopped with SIGTERM even when spawned from a dispatch worker thread.
+    /// Runs a peer script to completion (bounded to two minutes) with an empty signal mask and
+    /// default signal actions, so the server it starts can be stopped with SIGTERM; its exit
+    /// status, -1 if it was killed.
     static func spawnAndWait(_ argv: [String], environment: [String], log: String) throws -> Int32 {
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr); defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(); sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var dfl = sigset_t(); sigemptyset(&dfl)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&dfl, s) }
-        posix_spawnattr_setsigdefault(&attr, &dfl)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions); defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" } + environment
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, cEnv)
-        guard rc == 0 else { throw EvidenceError(.io, "cannot spawn \(argv[0]): \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+        var env: [String: String] = [:]
+        for kv in environment { if let eq = kv.firstIndex(of: "=") { env[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) } }
+        let pid = try PeerProcess.spawn(argv, env: env, log: log, truncateLog: true)
+        return PeerProcess.waitFor(pid, timeoutSeconds: 120)
     }
 }
 
@@ -113,15 +92,8 @@ final class CorruptingRelay: Sendable {
     init(upstreamPort: UInt16, marker: [UInt8]) throws {
         self.upstreamPort = upstreamPort
         self.marker = marker
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = Self.loopback(port: 0)
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 16) == 0 else { throw EvidenceError(.io, "relay cannot listen on 127.0.0.1") }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = UInt16(bigEndian: addr.sin_port)
+        let (fd, port) = try PeerProcess.listenOnLoopback(backlog: 16)
+        self.port = port
         listener = fd
         let t = Thread { [self] in self.acceptLoop() }
         t.start()
@@ -131,14 +103,6 @@ final class CorruptingRelay: Sendable {
     /// accept on a descriptor number reused by another test's socket.
     func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
 
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return a
-    }
-
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
@@ -147,10 +111,8 @@ final class CorruptingRelay: Sendable {
                 close(listener)
                 return
             }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = Self.loopback(port: upstreamPort)
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard ok == 0 else { close(client); close(upstream); continue }
+            let upstream = PeerProcess.connectLoopback(upstreamPort)
+            guard upstream >= 0 else { close(client); continue }
             let m = marker
             Thread { Self.pump(from: client, to: upstream, marker: nil) }.start()
             Thread { Self.pump(from: upstream, to: client, marker: m) }.start()
