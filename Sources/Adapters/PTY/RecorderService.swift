@@ -54,13 +54,14 @@ public final class RecorderService: @unchecked Sendable {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw EvidenceError(.io, "cannot create a socket: \(String(cString: strerror(errno)))") }
-        let old = umask(0o777 & ~socketMode)
+        // The mode is set before listen(), so nobody can connect under a looser one; umask is
+        // left alone (it is process-wide, and a host's other threads create files meanwhile).
         let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        let bindErrno = errno
-        umask(old)
-        guard bound == 0, listen(fd, 64) == 0 else {
+        guard bound == 0, chmod(socketPath, socketMode) == 0, listen(fd, 64) == 0 else {
+            let e = errno
             close(fd)
-            throw EvidenceError(.io, "cannot listen on \(socketPath): \(String(cString: strerror(bound == 0 ? errno : bindErrno)))")
+            if bound == 0 { unlink(socketPath) }
+            throw EvidenceError(.io, "cannot listen on \(socketPath): \(String(cString: strerror(e)))")
         }
         listener = fd
     }
