@@ -1,6 +1,10 @@
 import EvidenceCore
 import Foundation
+import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("ZIP writer and bounded reader", .timeLimit(.minutes(1)))
 struct ZipTests {
@@ -28,6 +32,34 @@ struct ZipTests {
         for bad in ["../x", "/etc/passwd", "a//b", "a\\b", ""] {
             #expect(throws: EvidenceError.self) { try w.beginEntry(bad) }
         }
+    }
+
+    @Test func aReaderThatRefusesAFileClosesItsDescriptorOnce() throws {
+        // A refused archive must close its descriptor exactly once: a second close hits the
+        // number another thread was given meanwhile. A second thread keeps opening files and
+        // checks each is still open after the reader's failures around it.
+        let bad = NSTemporaryDirectory() + "not-a-zip-\(UUID().uuidString)"
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: bad))
+        defer { unlink(bad) }
+        let stop = Atomic<Bool>(false), lost = Atomic<Int>(0), checked = Atomic<Int>(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            while !stop.load(ordering: .relaxed) {
+                let fd = open("/dev/null", O_RDONLY)
+                guard fd >= 0 else { continue }
+                for _ in 0..<50 { if fcntl(fd, F_GETFD) < 0 { lost.add(1, ordering: .relaxed); break } }
+                checked.add(1, ordering: .relaxed)
+                if fcntl(fd, F_GETFD) >= 0 { close(fd) }
+            }
+            done.signal()
+        }.start()
+        var refused = 0
+        let deadline = Date() + 2
+        while Date() < deadline { if (try? ZipArchiveReader(path: bad)) == nil { refused += 1 } }
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+        #expect(refused > 100 && checked.load(ordering: .relaxed) > 100)
+        #expect(lost.load(ordering: .relaxed) == 0, "a descriptor of the other thread was closed under it")
     }
 
     @Test func crc32MatchesTheStandardCheckValue() {

@@ -37,13 +37,16 @@ public final class ZipArchiveReader {
     public init(path: String, limits: Limits = .default) throws {
         self.path = path
         fd = try FileIO.open(path, O_RDONLY)
-        do {
-            fileSize = UInt64(try FileIO.size(fd, path: path))
-            entries = try readDirectory(limits)
-        } catch {
-            close(fd)
+        let size: UInt64
+        do { size = UInt64(try FileIO.size(fd, path: path)) } catch {
+            close(fd)   // not fully initialized yet: deinit will not run
             throw error
         }
+        fileSize = size
+        // Fully initialized from here: if reading the directory throws, deinit closes `fd`,
+        // once. (Closing it here as well closed it twice: the second close could hit a
+        // descriptor another thread had just been given, which then failed with EBADF.)
+        entries = try readDirectory(limits)
     }
 
     deinit { close(fd) }
