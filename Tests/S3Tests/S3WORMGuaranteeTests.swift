@@ -68,24 +68,33 @@ struct S3WORMGuaranteeTests {
     @Test("retention is respected: after the retain-until date the store still never deletes")
     func retentionExpiry() async throws {
         let store = try await SeaweedPeer.openStore(bucket: try await SeaweedPeer.makeBucket())
-        // Retention long enough that a PUT delayed by a loaded machine still lands inside it.
-        _ = try await store.put("short", bytes: [7], retention: retention(8))
-        await #expect { try await store.delete("short") } throws: { ($0 as? EvidenceError)?.code == .immutable }
-        try await Task.sleep(nanoseconds: 9_500_000_000)
+        // Inside retention: a retain-until far enough away that a server slowed down by the
+        // other tests running beside this one cannot let it lapse between put and delete.
+        _ = try await store.put("long", bytes: [6], retention: retention(600))
+        await #expect { try await store.delete("long") } throws: { ($0 as? EvidenceError)?.code == .immutable }
+        // After retention: 20 s, long enough for a slow PUT to land inside it; then wait for
+        // that date itself rather than a fixed time.
+        let short = retention(20)
+        _ = try await store.put("short", bytes: [7], retention: short)
+        let wait = short.retainUntil.timeIntervalSinceNow + 1.5
+        if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         await #expect { try await store.delete("short") } throws: { ($0 as? EvidenceError)?.code == .unsupported }
         #expect(try await store.get("short") == [7])
+        #expect(try await store.get("long") == [6])
     }
 
     @Test("legal hold: placed, reported by head and GetObjectLegalHold, blocks delete after retention, lifted")
     func legalHold() async throws {
         let store = try await SeaweedPeer.openStore(bucket: try await SeaweedPeer.makeBucket())
-        _ = try await store.put("h1", bytes: [9], retention: retention(8))
-        _ = try await store.put("h2", bytes: [8], retention: retention(8))
+        let short = retention(20)   // long enough for a slow PUT to land inside it
+        _ = try await store.put("h1", bytes: [9], retention: short)
+        _ = try await store.put("h2", bytes: [8], retention: short)
         let held = try await store.placeLegalHold(onEvidenceFor: "INC-2026-0042", keys: ["h1", "h2"])
         #expect(held == ["h1", "h2"])
         #expect(try await store.legalHold("h1"))
         #expect(try await store.head("h1")?.retention.legalHold == true)
-        try await Task.sleep(nanoseconds: 9_000_000_000)
+        let wait = short.retainUntil.timeIntervalSinceNow + 1.5   // past retention: only the hold protects h1
+        if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         await #expect { try await store.delete("h1") } throws: { ($0 as? EvidenceError)?.code == .immutable }
         try await store.setLegalHold("h1", false)
         #expect(try await store.legalHold("h1") == false)
