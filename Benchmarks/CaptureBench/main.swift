@@ -223,17 +223,9 @@ if parts.contains("latency") {
     figures["echoSamples"] = .number(Double(min(viaScript.count, viaRecorder.count)))
 }
 
-if parts.contains("memory") {
-    // (a) One `nis2ctl record` process per session, as a jump host's login wrapper runs them.
-    // A tenant's log has one writer at a time, so each process records for its own tenant.
-    let tenants = (0..<sessions).map { "bench-\($0)" }
-    let store = newStore("memory", tenants: tenants)
-    let each = 32 << 20
-    let writerEach = "head -c \(each) /dev/zero | tr '\\0' x"
-    let terms = tenants.map { t in
-        OnTerminal([nis2ctl, "record", "--store", store, "--tenant", t, "--session", "m", "--", "sh", "-c", writerEach])
-    }
-    let sampler = MemorySampler(terms.map(\.pid))
+/// Reads every terminal to its end on a thread each, waits for all, and stops the benchmark
+/// (exit 1, naming `what`) unless every program exited 0 after at least `each` bytes.
+func drainAll(_ terms: [OnTerminal], each: Int, what: String) -> Int {
     final class Tally: @unchecked Sendable {
         // @unchecked: every field is read and written under `lock`.
         let lock = NSLock(); var relayed: [Int] = [], failed = 0
@@ -250,12 +242,26 @@ if parts.contains("memory") {
         }.start()
     }
     drained.wait()
-    sampler.stop()
     if tally.failed != 0 || tally.relayed.contains(where: { $0 < each }) {
-        FileHandle.standardError.write(Data("capture-bench: \(tally.failed) of \(sessions) concurrent recording sessions failed; bytes relayed: \(tally.relayed)\n".utf8))
+        FileHandle.standardError.write(Data("capture-bench: \(tally.failed) of \(terms.count) \(what) failed; bytes relayed: \(tally.relayed)\n".utf8))
         exit(1)
     }
-    let relayed = tally.relayed.reduce(0, +)
+    return tally.relayed.reduce(0, +)
+}
+
+if parts.contains("memory") {
+    // (a) One `nis2ctl record` process per session, as a jump host's login wrapper runs them.
+    // A tenant's log has one writer at a time, so each process records for its own tenant.
+    let tenants = (0..<sessions).map { "bench-\($0)" }
+    let store = newStore("memory", tenants: tenants)
+    let each = 32 << 20
+    let writerEach = "head -c \(each) /dev/zero | tr '\\0' x"
+    let terms = tenants.map { t in
+        OnTerminal([nis2ctl, "record", "--store", store, "--tenant", t, "--session", "m", "--", "sh", "-c", writerEach])
+    }
+    let sampler = MemorySampler(terms.map(\.pid))
+    let relayed = drainAll(terms, each: each, what: "concurrent recording sessions")
+    sampler.stop()
     let perSession = Double(sampler.peakPssSumKiB) / Double(sessions) / 1024
     add("memory per session, \(sessions) processes (PSS)", "\(f(perSession)) MiB (goal <= 8 MiB; peak summed PSS \(f(Double(sampler.peakPssSumKiB) / 1024)) MiB, \(relayed / 1_000_000) MB relayed)")
     add("private memory of one session, peak", "\(f(Double(sampler.peakAnonKiB) / 1024)) MiB (RssAnon of the busiest recording process)")
@@ -277,25 +283,10 @@ if parts.contains("memory") {
         OnTerminal([nis2ctl, "record", "--recorder", socketPath, "--tenant", "bench", "--session", "j-\(i)", "--", "sh", "-c", writerEach])
     }
     let jumpSampler = MemorySampler(relays.map(\.pid) + [service.pid])
-    let jumpTally = Tally()
-    let relayed2 = DispatchGroup()
-    for t in relays {
-        relayed2.enter()
-        Thread {
-            let n = t.drain()
-            let (st, _) = t.finish()
-            jumpTally.lock.withLock { jumpTally.relayed.append(n); if st != 0 { jumpTally.failed += 1 } }
-            relayed2.leave()
-        }.start()
-    }
-    relayed2.wait()
+    _ = drainAll(relays, each: each, what: "relays through the recorder service")
     jumpSampler.stop()
     kill(service.pid, SIGTERM)
     _ = service.finish()
-    if jumpTally.failed != 0 || jumpTally.relayed.contains(where: { $0 < each }) {
-        FileHandle.standardError.write(Data("capture-bench: \(jumpTally.failed) of \(sessions) relays through the recorder service failed; bytes relayed: \(jumpTally.relayed)\n".utf8))
-        exit(1)
-    }
     let perJumpSession = Double(jumpSampler.peakPssSumKiB) / Double(sessions) / 1024
     add("memory per session, \(sessions) relays + service", "\(f(perJumpSession)) MiB (goal <= 8 MiB; one tenant through 'recorder serve'; peak summed PSS \(f(Double(jumpSampler.peakPssSumKiB) / 1024)) MiB)")
     figures["perSessionViaServiceMiB"] = .number((perJumpSession * 100).rounded() / 100)

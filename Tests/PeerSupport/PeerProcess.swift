@@ -113,6 +113,20 @@ public enum PeerProcess {
         return (fd, UInt16(bigEndian: addr.sin_port))
     }
 
+    /// Accepts connections on `listener` and hands each to `handle`, until the listener is
+    /// shut down; then closes it (here, so no one calls accept on a reused descriptor number).
+    public static func acceptUntilShutdown(_ listener: Int32, _ handle: (Int32) -> Void) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                Glibc.close(listener)
+                return
+            }
+            handle(client)
+        }
+    }
+
     /// Connects to 127.0.0.1:`port`; the socket, or -1.
     public static func connectLoopback(_ port: UInt16) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

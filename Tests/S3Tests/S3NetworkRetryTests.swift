@@ -171,19 +171,13 @@ final class ResettingRelay: Sendable {
     }
 
     private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                close(listener)
-                return
-            }
+        PeerProcess.acceptUntilShutdown(listener) { client in
             let resetNow = state.withLock { s -> Bool in
                 s.connections += 1
                 if s.resetEveryConnection { s.failures.append("connection") }
                 return s.resetEveryConnection
             }
-            if resetNow { Self.setLingerZero(client); close(client); continue }
+            if resetNow { Self.setLingerZero(client); close(client); return }
             Thread { [self] in forward(client) }.start()
         }
     }

@@ -104,15 +104,9 @@ final class CorruptingRelay: Sendable {
     func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
 
     private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                close(listener)
-                return
-            }
+        PeerProcess.acceptUntilShutdown(listener) { client in
             let upstream = PeerProcess.connectLoopback(upstreamPort)
-            guard upstream >= 0 else { close(client); continue }
+            guard upstream >= 0 else { close(client); return }
             let m = marker
             Thread { Self.pump(from: client, to: upstream, marker: nil) }.start()
             Thread { Self.pump(from: upstream, to: client, marker: m) }.start()
