@@ -139,7 +139,14 @@ public final class RecorderService: @unchecked Sendable {
                 try recorder.tick()
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 if poll(&p, 1, 50) > 0 {
-                    guard let (type, payload) = try RecorderWire.readFrame(fd) else {
+                    let frame: (RecorderWire.FrameType, [UInt8])?
+                    do { frame = try RecorderWire.readFrame(fd) } catch let e as EvidenceError where e.code != .malformedInput {
+                        // A reset or a frame cut off: the relay went away (a malformed frame
+                        // is answered below instead).
+                        ending = SessionEnding(note: "the relay disconnected without ending the session (\(e.message))")
+                        break loop
+                    }
+                    guard let (type, payload) = frame else {
                         ending = SessionEnding(note: "the relay disconnected without ending the session")
                         break loop
                     }
